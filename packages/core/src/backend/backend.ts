@@ -1,0 +1,23 @@
+// The backend interface: kernels keyed by name, like TensorFlow.js's kernel registry. The CPU
+// backend implements every kernel and is the reference; others implement a subset and the
+// dispatcher falls back to the CPU for the rest, kernel by kernel.
+import type { Tensor } from '../tensor.ts';
+
+/**
+ * A kernel computes a fresh output from its inputs. Inputs may be strided views (broadcast dims
+ * have stride 0); shapes are already checked by the op. Outputs are contiguous.
+ */
+export type Kernel = (inputs: readonly Tensor[], attrs: any) => Tensor;
+
+export interface Backend {
+  readonly name: string;
+  readonly kernels: Readonly<Partial<Record<string, Kernel>>>;
+  /** Whether this backend should run this call (e.g. false for tiny tensors). Default: yes. */
+  accepts?(kernel: string, inputs: readonly Tensor[], attrs: unknown): boolean;
+}
+
+/** Attributes of the elementwise kernels. */
+export interface ElementwiseAttrs {
+  /** Output dtype. */
+  readonly dtype: import('../dtype.ts').DType;
+}

@@ -1,0 +1,43 @@
+// Dtypes and their typed-array storage, plus PyTorch-style type promotion.
+
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+export const DTYPES: readonly DType[] = ['bool', 'int32', 'float32', 'float64'];
+
+/** Allocate zeroed storage of `size` elements for `dtype`. */
+export function allocate(dtype: DType, size: number): TypedArray {
+  switch (dtype) {
+    case 'float32': return new Float32Array(size);
+    case 'float64': return new Float64Array(size);
+    case 'int32': return new Int32Array(size);
+    case 'bool': return new Uint8Array(size);
+  }
+}
+
+export function dtypeOfArray(a: TypedArray): DType {
+  if (a instanceof Float32Array) return 'float32';
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  return 'bool';
+}
+
+export const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
+
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+
+/** PyTorch's promotion for two tensors: bool < int32 < float32 < float64. */
+export function promoteTypes(a: DType, b: DType): DType {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/**
+ * The dtype a JS number takes next to a tensor of dtype `t` (PyTorch's "wrapped number" rule:
+ * a scalar never widens a float tensor; a fractional scalar makes an integer tensor float32).
+ */
+export function scalarDType(t: DType, value: number | boolean): DType {
+  if (typeof value === 'boolean') return t;
+  if (isFloat(t)) return t;
+  if (Number.isInteger(value)) return t === 'bool' ? 'int32' : t;
+  return 'float32';
+}

@@ -1,0 +1,56 @@
+// How an op is declared: a name, its inputs' names, a forward made of kernel calls, and a backward
+// written with differentiable ops (so that gradients of gradients work with createGraph).
+import type { InputGrads } from '../autograd/node.ts';
+import { isGradEnabled } from '../autograd/grad_mode.ts';
+import type { Tensor } from '../tensor.ts';
+
+export interface SavedContext<A> {
+  readonly inputs: readonly Tensor[];
+  readonly out: Tensor;
+  readonly attrs: A;
+}
+
+export interface OpDef<A> {
+  readonly name: string;
+  /** Names of the inputs, in order; the backward's keys. `'...'` names a variadic list (`x.0`, `x.1`, …). */
+  readonly inputs: readonly string[];
+  /** Shape checks already done by the caller; computes the output with kernels. */
+  forward(inputs: readonly Tensor[], attrs: A): Tensor;
+  /** Gradient of each input given the output's gradient `gOut`; absent = not differentiable. */
+  backward?(gOut: Tensor, saved: SavedContext<A>): InputGrads;
+}
+
+/**
+ * Declare an op. The returned function runs the forward and, when any input requires grad and
+ * grad mode is on, attaches a tape node to the output.
+ * @example
+ * const exp = defineOp<void>({ name: 'exp', inputs: ['x'],
+ *   forward: ([x]) => unaryKernel('exp', x),
+ *   backward: (gOut, { out }) => ({ x: () => mul(gOut, out) }) }); // d/dx eˣ = eˣ
+ */
+export type OpFn<A> = (inputs: readonly Tensor[], attrs: A) => Tensor;
+
+export function defineOp<A>(def: OpDef<A>): OpFn<A> {
+  return (inputs, attrs) => {
+    const out = def.forward(inputs, attrs);
+    const backward = def.backward;
+    if (backward && isGradEnabled() && inputs.some((x) => x.requiresGrad)) {
+      const names = def.inputs[0] === '...' ? inputs.map((_, i) => `x.${i}`) : def.inputs;
+      const saved: SavedContext<A> = { inputs, out, attrs };
+      out.node = {
+        op: def.name,
+        inputNames: names,
+        inputs,
+        backward: (gOut) => backward(gOut, saved),
+        freed: false,
+      };
+      markRequiresGrad(out);
+    }
+    return out;
+  };
+}
+
+/** The output of a recorded op requires grad (bypasses the leaf-only setter checks). */
+function markRequiresGrad(t: Tensor): void {
+  (t as unknown as { _requiresGrad: boolean })._requiresGrad = true;
+}

@@ -1,0 +1,67 @@
+// Shape arithmetic: sizes, contiguous strides, broadcasting and axis normalisation.
+import { WedgeError, fmtShape } from './errors.ts';
+
+export type Shape = readonly number[];
+
+export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
+
+/** Row-major strides of a contiguous tensor of `shape`. */
+export function contiguousStrides(shape: Shape): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+export const sameShape = (a: Shape, b: Shape): boolean =>
+  a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * NumPy/PyTorch broadcasting: align from the right; sizes must match or one must be 1.
+ * @example broadcastShapes('add', [4, 1, 3], [5, 1]) // [4, 5, 3]
+ */
+export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
+  const rank = Math.max(...shapes.map((s) => s.length));
+  const out = new Array<number>(rank).fill(1);
+  for (let i = 1; i <= rank; i++) {
+    for (const s of shapes) {
+      const d = s.length - i >= 0 ? s[s.length - i] : 1;
+      const o = out[rank - i];
+      if (d === o || d === 1) continue;
+      if (o === 1) {
+        out[rank - i] = d;
+        continue;
+      }
+      throw new WedgeError(
+        `${op}: shapes cannot broadcast: ${shapes.map(fmtShape).join(' vs ')} ` +
+          `(axis ${-i}: ${o} ≠ ${d})`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Turn a possibly negative axis into 0..rank-1, or throw naming the op and shape. */
+export function normalizeDim(op: string, dim: number, rank: number, shape?: Shape): number {
+  const r = Math.max(rank, 1);
+  if (!Number.isInteger(dim) || dim < -r || dim >= r) {
+    const where = shape ? ` of a tensor of shape ${fmtShape(shape)}` : ` (rank ${rank})`;
+    throw new WedgeError(`${op}: dim ${dim} out of range [${-r}, ${r - 1}]${where}`);
+  }
+  return dim < 0 ? dim + r : dim;
+}
+
+/** Normalise a list of axes (undefined = all), sorted and without repeats. */
+export function normalizeDims(op: string, dims: number | readonly number[] | undefined, shape: Shape): number[] {
+  if (dims === undefined) return shape.map((_, i) => i);
+  const list = typeof dims === 'number' ? [dims] : [...dims];
+  const out = list.map((d) => normalizeDim(op, d, shape.length, shape));
+  if (shape.length === 0) return []; // a 0-d tensor accepts dim 0 / -1 and has nothing to reduce
+  if (new Set(out).size !== out.length) {
+    throw new WedgeError(`${op}: dim ${JSON.stringify(list)} repeats an axis of shape ${fmtShape(shape)}`);
+  }
+  return out.sort((a, b) => a - b);
+}

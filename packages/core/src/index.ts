@@ -39,3 +39,16 @@ export { tidy, keep } from './memory.ts';
 export { type Backend, type Kernel } from './backend/backend.ts';
 export { registerBackend, setBackend, getBackend, listBackends, runKernel, logKernels, toCpu, type KernelLogger } from './backend/dispatch.ts';
 export { cpuBackend, stridedOffsets } from './backend/cpu.ts';
+
+// ---- nn, optimizers and checkpoints (issue 3) ----
+export { Module, Parameter } from './nn/module.ts';
+export { Linear, Embedding } from './nn/linear.ts';
+export { crossEntropy, type CrossEntropyOptions } from './nn/loss.ts';
+export { kaimingUniformA5, biasUniform, standardNormal, fanIn, type InitOptions } from './nn/init.ts';
+export { Optimizer, type ParamGroup, type OptimizerStateDict } from './optim/optimizer.ts';
+export { SGD, type SGDOptions } from './optim/sgd.ts';
+export { Adam, AdamW, type AdamOptions } from './optim/adam.ts';
+export {
+  saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors,
+  type SafetensorsContents, type SafetensorsWriteOptions, type SafetensorsDType,
+} from './io/safetensors.ts';

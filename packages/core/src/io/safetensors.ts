@@ -1,0 +1,360 @@
+// safetensors checkpoints, the format PyTorch's ecosystem shares: an 8-byte little-endian header
+// length N, N bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {…}},
+// then the raw little-endian tensor bytes (offsets count from the start of that data section).
+// The reader trusts nothing: every length, offset and dtype is checked before a byte is used.
+import type { DType, TypedArray } from '../dtype.ts';
+import { WedgeError, fmtShape } from '../errors.ts';
+import { Tensor } from '../tensor.ts';
+
+/** The dtypes Wedge reads, their sizes, and what they become. */
+const READABLE = {
+  F64: { bytes: 8, dtype: 'float64' },
+  F32: { bytes: 4, dtype: 'float32' },
+  F16: { bytes: 2, dtype: 'float32' }, // widened: exact
+  BF16: { bytes: 2, dtype: 'float32' }, // widened: exact
+  I64: { bytes: 8, dtype: 'int32' }, // narrowed, with a range check
+  I32: { bytes: 4, dtype: 'int32' },
+  I16: { bytes: 2, dtype: 'int32' },
+  I8: { bytes: 1, dtype: 'int32' },
+  U8: { bytes: 1, dtype: 'int32' },
+  BOOL: { bytes: 1, dtype: 'bool' },
+} as const satisfies Record<string, { bytes: number; dtype: DType }>;
+
+export type SafetensorsDType = keyof typeof READABLE;
+
+/** Headers above this are refused (as the reference implementation does), so a lying length cannot exhaust memory. */
+const MAX_HEADER_BYTES = 100_000_000;
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export interface SafetensorsContents {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+export interface SafetensorsWriteOptions {
+  /** Write int32 tensors as I64 (PyTorch's default integer type, e.g. token ids for F.cross_entropy). */
+  int64?: boolean;
+}
+
+// ---- reading ------------------------------------------------------------------------------------
+
+/**
+ * Parse a safetensors file held in memory. Integers come back as int32 (I64 values must fit),
+ * F16/BF16 as float32. Throws a WedgeError naming the problem for any malformed input.
+ * @example const { tensors } = decodeSafetensors(new Uint8Array(await res.arrayBuffer()));
+ */
+export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsContents {
+  const fail = (msg: string): never => {
+    throw new WedgeError(`loadSafetensors: ${source}: ${msg}`);
+  };
+  if (bytes.length < 8) fail(`${bytes.length} bytes is too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lo = view.getUint32(0, true);
+  const hi = view.getUint32(4, true);
+  const headerLength = hi * 2 ** 32 + lo;
+  if (headerLength > bytes.length - 8) {
+    fail(`header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`);
+  }
+  if (headerLength > MAX_HEADER_BYTES) fail(`header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+
+  let text = '';
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength));
+  } catch {
+    fail(`the header is not valid UTF-8`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    fail(`the header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(`the header must be a JSON object`);
+
+  const metadata: [string, string][] = [];
+  const entries: { name: string; kind: SafetensorsDType; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`__metadata__ must be an object of strings`);
+      for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`__metadata__ entry '${k}' must be a string, got ${JSON.stringify(v)}`);
+        metadata.push([k, v as string]);
+      }
+      continue;
+    }
+    const where = `tensor '${name}'`;
+    if (typeof info !== 'object' || info === null) fail(`${where}: entry must be an object {dtype, shape, data_offsets}`);
+    const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
+    if (typeof dtype !== 'string') fail(`${where}: dtype must be a string, got ${JSON.stringify(dtype)}`);
+    if (!Object.hasOwn(READABLE, dtype as string)) {
+      fail(`${where}: unknown or unsupported dtype '${dtype}' (Wedge reads ${Object.keys(READABLE).join(', ')})`);
+    }
+    const isCount = (d: unknown): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
+    if (!Array.isArray(shape) || !shape.every(isCount)) fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
+      fail(`${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
+    }
+    const kind = dtype as SafetensorsDType;
+    const [begin, end] = offsets as number[];
+    let count = 1;
+    for (const d of shape as number[]) count *= d;
+    const nbytes = count * READABLE[kind].bytes;
+    if (!Number.isSafeInteger(nbytes) || nbytes !== end - begin) {
+      fail(`${where}: ${kind} ${fmtShape(shape as number[])} needs ${nbytes} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+    }
+    entries.push({ name, kind, shape: shape as number[], begin, end });
+  }
+
+  // The byte ranges must tile the data section exactly: no gaps, no overlaps, nothing past the end.
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let cursor = 0;
+  for (const e of byOffset) {
+    if (e.begin < cursor) fail(`tensor '${e.name}' bytes [${e.begin}, ${e.end}) overlap the previous tensor (which ends at ${cursor})`);
+    if (e.begin > cursor) fail(`a gap of unused bytes [${cursor}, ${e.begin}) before tensor '${e.name}'`);
+    if (e.end > dataLength) fail(`tensor '${e.name}' bytes [${e.begin}, ${e.end}) run past the data section (${dataLength} bytes)`);
+    cursor = e.end;
+  }
+  if (cursor !== dataLength) fail(`${dataLength - cursor} trailing bytes after the last tensor (data section ${dataLength} bytes, tensors end at ${cursor})`);
+
+  const tensors = entries.map((e): [string, Tensor] => {
+    const raw = bytes.subarray(dataStart + e.begin, dataStart + e.end);
+    return [e.name, Tensor.fromArray(decodeValues(e.kind, raw, (m) => fail(`tensor '${e.name}' (${e.kind} ${fmtShape(e.shape)}): ${m}`), e.shape), e.shape, READABLE[e.kind].dtype)];
+  });
+  // Object.fromEntries defines own properties, so a tensor named '__proto__' stays a tensor.
+  return { tensors: Object.fromEntries(tensors), metadata: Object.fromEntries(metadata) };
+}
+
+/** Raw little-endian bytes of one tensor → Wedge's storage array. */
+function decodeValues(kind: SafetensorsDType, raw: Uint8Array, fail: (msg: string) => never, shape: number[]): TypedArray {
+  const n = raw.length / READABLE[kind].bytes;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  const copy = (): ArrayBuffer => raw.slice().buffer; // aligned, owned
+  switch (kind) {
+    case 'F32':
+      if (LITTLE_ENDIAN_HOST) return new Float32Array(copy());
+      return Float32Array.from({ length: n }, (_, i) => view.getFloat32(4 * i, true));
+    case 'F64':
+      if (LITTLE_ENDIAN_HOST) return new Float64Array(copy());
+      return Float64Array.from({ length: n }, (_, i) => view.getFloat64(8 * i, true));
+    case 'I32':
+      if (LITTLE_ENDIAN_HOST) return new Int32Array(copy());
+      return Int32Array.from({ length: n }, (_, i) => view.getInt32(4 * i, true));
+    case 'F16':
+      return Float32Array.from({ length: n }, (_, i) => halfToFloat(view.getUint16(2 * i, true)));
+    case 'BF16': {
+      // bfloat16 is the top half of a float32: shift its bits up.
+      const out = new Float32Array(n);
+      const bits = new Uint32Array(out.buffer);
+      for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      return out;
+    }
+    case 'I64': {
+      const out = new Int32Array(n);
+      for (let i = 0; i < n; i++) {
+        const lo = view.getInt32(8 * i, true);
+        const hi = view.getInt32(8 * i + 4, true);
+        // fits in int32 exactly when the high word is the sign extension of the low word
+        if (hi !== lo >> 31) {
+          const value = view.getBigInt64(8 * i, true);
+          fail(`value ${value} at position ${fmtShape(positionOf(i, shape))} does not fit in int32 (Wedge's integer type)`);
+        }
+        out[i] = lo;
+      }
+      return out;
+    }
+    case 'I16':
+      return Int32Array.from({ length: n }, (_, i) => view.getInt16(2 * i, true));
+    case 'I8':
+      return Int32Array.from({ length: n }, (_, i) => view.getInt8(i));
+    case 'U8':
+      return Int32Array.from(raw);
+    case 'BOOL': {
+      for (let i = 0; i < n; i++) {
+        if (raw[i] > 1) fail(`byte ${raw[i]} at position ${fmtShape(positionOf(i, shape))} is not a boolean (0 or 1)`);
+      }
+      return raw.slice();
+    }
+  }
+}
+
+/** IEEE half → float: sign, 5-bit exponent (bias 15), 10-bit mantissa; subnormals and Inf/NaN kept. */
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+function positionOf(flat: number, shape: readonly number[]): number[] {
+  const pos: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    pos.unshift(flat % shape[d]);
+    flat = Math.floor(flat / shape[d]);
+  }
+  return pos;
+}
+
+// ---- writing ------------------------------------------------------------------------------------
+
+interface Planned {
+  header: Uint8Array; // the 8-byte length and the padded JSON
+  entries: { name: string; tensor: Tensor; kind: SafetensorsDType }[]; // in data order
+}
+
+/** Check names, dtypes and metadata and lay the file out, before anything is written. */
+function plan(tensors: Record<string, Tensor>, metadata: Record<string, string> | undefined, opts: SafetensorsWriteOptions): Planned {
+  const fail = (msg: string): never => {
+    throw new WedgeError(`saveSafetensors: ${msg}`);
+  };
+  const named = Object.entries(tensors).map(([name, t]) => {
+    if (name === '__metadata__') fail(`'__metadata__' is reserved and cannot name a tensor`);
+    if (!(t instanceof Tensor)) fail(`'${name}' is not a Tensor`);
+    const kind: SafetensorsDType =
+      t.dtype === 'float32' ? 'F32' : t.dtype === 'float64' ? 'F64' : t.dtype === 'bool' ? 'BOOL' : opts.int64 ? 'I64' : 'I32';
+    return { name, tensor: t, kind };
+  });
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) {
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') fail(`metadata '${k}' must be a string, got ${typeof v}`);
+    }
+    header.__metadata__ = metadata;
+  }
+  // Data goes widest item first (stable), so every tensor starts aligned to its item size.
+  const entries = [...named].sort((a, b) => READABLE[b.kind].bytes - READABLE[a.kind].bytes);
+  const ranges = new Map<string, [number, number]>();
+  let offset = 0;
+  for (const e of entries) {
+    const nbytes = e.tensor.size * READABLE[e.kind].bytes;
+    ranges.set(e.name, [offset, offset + nbytes]);
+    offset += nbytes;
+  }
+  for (const e of named) header[e.name] = { dtype: e.kind, shape: [...e.tensor.shape], data_offsets: ranges.get(e.name) };
+  let json = JSON.stringify(header);
+  const encoded = new TextEncoder().encode(json);
+  // Pad with spaces so the data section starts 8-byte aligned (as the reference writer does).
+  const padded = Math.ceil(encoded.length / 8) * 8;
+  json += ' '.repeat(padded - encoded.length);
+  const out = new Uint8Array(8 + padded);
+  new DataView(out.buffer).setBigUint64(0, BigInt(padded), true);
+  out.set(new TextEncoder().encode(json), 8);
+  return { header: out, entries };
+}
+
+/** The little-endian bytes of one tensor in the file's dtype. */
+function encodeValues(t: Tensor, kind: SafetensorsDType): Uint8Array {
+  const values = t.data(); // contiguous, row-major, on the CPU
+  if (kind === 'I64') {
+    const out = new Uint8Array(values.length * 8);
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < values.length; i++) view.setBigInt64(8 * i, BigInt(values[i]), true);
+    return out;
+  }
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+  const out = new Uint8Array(values.byteLength);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    if (kind === 'F32') view.setFloat32(4 * i, values[i], true);
+    else if (kind === 'F64') view.setFloat64(8 * i, values[i], true);
+    else if (kind === 'I32') view.setInt32(4 * i, values[i], true);
+    else out[i] = values[i];
+  }
+  return out;
+}
+
+/**
+ * The bytes of a safetensors file. float32 → F32, float64 → F64, bool → BOOL, int32 → I32
+ * (or I64 with `{ int64: true }`).
+ * @example const bytes = encodeSafetensors(model.stateDict(), { step: '100' });
+ */
+export function encodeSafetensors(
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+  opts: SafetensorsWriteOptions = {},
+): Uint8Array {
+  const { header, entries } = plan(tensors, metadata, opts);
+  const parts = entries.map((e) => encodeValues(e.tensor, e.kind));
+  const out = new Uint8Array(header.length + parts.reduce((n, p) => n + p.length, 0));
+  out.set(header, 0);
+  let at = header.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+type NodeFs = typeof import('node:fs');
+
+/** node:fs, fetched lazily so that importing @wedge/core stays possible in a browser. */
+function nodeFs(op: string): NodeFs {
+  const fs = typeof process !== 'undefined' ? process.getBuiltinModule?.('node:fs') : undefined;
+  if (!fs) throw new WedgeError(`${op}: needs Node's fs module; in a browser use encodeSafetensors/decodeSafetensors`);
+  return fs as NodeFs;
+}
+
+/**
+ * Write a safetensors file atomically: the bytes go to `path.tmp-<pid>-<random>`, are flushed to
+ * disk (fsync), and only then renamed over `path`. A crash or error mid-write leaves any old file
+ * at `path` intact and removes the temporary file.
+ * @example saveSafetensors('runs/step100.safetensors', model.stateDict(), { step: '100' });
+ */
+export function saveSafetensors(
+  path: string,
+  tensors: Record<string, Tensor>,
+  metadata?: Record<string, string>,
+  opts: SafetensorsWriteOptions = {},
+): void {
+  const fs = nodeFs('saveSafetensors');
+  const { header, entries } = plan(tensors, metadata, opts);
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const fd = fs.openSync(tmp, 'wx', 0o644);
+  try {
+    const writeAll = (bytes: Uint8Array): void => {
+      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+    };
+    writeAll(header);
+    // One tensor at a time: a large checkpoint never needs a second full copy in memory.
+    for (const e of entries) writeAll(encodeValues(e.tensor, e.kind));
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, path);
+  // Flush the directory entry too, so the rename itself survives a power cut (not every
+  // platform lets a directory be opened for this; the file is already safe either way).
+  try {
+    const dir = fs.openSync(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) || '/' : '.', 'r');
+    try {
+      fs.fsyncSync(dir);
+    } finally {
+      fs.closeSync(dir);
+    }
+  } catch {
+    /* best effort */
+  }
+}
+
+/**
+ * Read a safetensors file (a path, or the file's bytes).
+ * @example model.loadStateDict(loadSafetensors('model.safetensors').tensors);
+ */
+export function loadSafetensors(pathOrBytes: string | Uint8Array): SafetensorsContents {
+  if (typeof pathOrBytes !== 'string') return decodeSafetensors(pathOrBytes);
+  const fs = nodeFs('loadSafetensors');
+  let bytes: Uint8Array;
+  try {
+    bytes = fs.readFileSync(pathOrBytes);
+  } catch (e) {
+    throw new WedgeError(`loadSafetensors: cannot read '${pathOrBytes}': ${(e as Error).message}`);
+  }
+  return decodeSafetensors(bytes, `'${pathOrBytes}'`);
+}

@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends python3 python3-torch git >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends python3 python3-torch graphviz git >/dev/null
 command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version)" = "12.4.2" ] || $SUDO npm i -g pnpm@12.4.2
 if [ -f scripts/setup-gpu.sh ]; then bash scripts/setup-gpu.sh; fi
 # node-gyp (for `gl`) must not download Node's headers: they are in /usr/include/node

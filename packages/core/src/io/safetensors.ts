@@ -44,7 +44,9 @@ export interface SafetensorsWriteOptions {
  * F16/BF16 as float32. Throws a WedgeError naming the problem for any malformed input.
  * @example const { tensors } = decodeSafetensors(new Uint8Array(await res.arrayBuffer()));
  */
-export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): SafetensorsContents {
+export function decodeSafetensors(input: Uint8Array, source = 'safetensors'): SafetensorsContents {
+  // NOTE: a plain Uint8Array over the same memory: Node's Buffer.slice shares memory instead of copying.
+  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const fail = (msg: string): never => {
     throw new WedgeError(`loadSafetensors: ${source}: ${msg}`);
   };
@@ -131,7 +133,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): Sa
 function decodeValues(kind: SafetensorsDType, raw: Uint8Array, fail: (msg: string) => never, shape: number[]): TypedArray {
   const n = raw.length / READABLE[kind].bytes;
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
-  const copy = (): ArrayBuffer => raw.slice().buffer; // aligned, owned
+  const copy = (): ArrayBuffer => new Uint8Array(raw).buffer; // an owned, aligned copy
   switch (kind) {
     case 'F32':
       if (LITTLE_ENDIAN_HOST) return new Float32Array(copy());
@@ -175,7 +177,7 @@ function decodeValues(kind: SafetensorsDType, raw: Uint8Array, fail: (msg: strin
       for (let i = 0; i < n; i++) {
         if (raw[i] > 1) fail(`byte ${raw[i]} at position ${fmtShape(positionOf(i, shape))} is not a boolean (0 or 1)`);
       }
-      return raw.slice();
+      return new Uint8Array(raw);
     }
   }
 }

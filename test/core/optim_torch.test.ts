@@ -13,8 +13,8 @@ const camel = (k: string): string => k.replace(/_(.)/g, (_, c: string) => c.toUp
 
 /** The Wedge optimizer for a PyTorch config ('SGD', {lr, weight_decay, …}). */
 function makeOptimizer([cls, kw]: Config, params: Parameter[]): Optimizer<object> {
-  const opts = Object.fromEntries(Object.entries(kw).map(([k, v]) => [camel(k), v])) as Record<string, never>;
-  if (cls === 'SGD') return new SGD(params, opts as { lr: number });
+  const opts = Object.fromEntries(Object.entries(kw).map(([k, v]) => [camel(k), v])) as { lr: number };
+  if (cls === 'SGD') return new SGD(params, opts);
   if (cls === 'Adam') return new Adam(params, opts);
   if (cls === 'AdamW') return new AdamW(params, opts);
   throw new Error(`no optimizer ${cls}`);

@@ -1,0 +1,12 @@
+// @wedge/models: the seed's models in Wedge (RoPE, standard and triple-product attention, the
+// one-layer TestModel), the copy task, the resilience analysis and the training comparison.
+export { RoPE, ropeTables, applyRope } from './rope.ts';
+export {
+  StandardAttention, causalMask, splitHeads, mergeHeads, type AttentionOptions,
+} from './attention.ts';
+export { TripleProductAttention } from './triple_attention.ts';
+export { TestModel, ATTN_TYPES, type AttnType, type TestModelConfig } from './test_model.ts';
+export { generateCopyBatch, evenSeqLen, copyStart, lossFloor, copyAccuracy } from './copy_task.ts';
+export {
+  gramScore, resilienceTable, formatResilienceTable, RESILIENCE_MAGNITUDES, type ResilienceRow,
+} from './resilience.ts';

@@ -1,0 +1,78 @@
+// Triple-product attention (the seed's TripleProductAttention). For query i and key j, with a third
+// "reference" vector r_i from the query's own token, the score is the negative Gram determinant
+//
+//   G = ⎡ q·q  q·k  q·r ⎤     det G = qq·kk·rr + 2·qk·rk·rq − qq·rk² − kk·rq² − rr·qk²
+//       ⎢ k·q  k·k  k·r ⎥
+//       ⎣ r·q  r·k  r·r ⎦     score_ij = −det G(q_i, k_j, r_i) · d_head^−1.5
+//
+// det G is the squared volume of the parallelepiped spanned by q_i, k_j, r_i: zero exactly when k_j
+// lies in the plane of q_i and r_i, so the softmax favours keys in that plane, whatever their norm.
+// Then: causal mask, softmax over j, weighted sum of v_j, output projection. RoPE acts on q, k and r.
+import { Linear, Module, type Tensor } from '@wedge/core';
+import { type AttentionOptions, causalMask, checkInput, headDim, mergeHeads, splitHeads } from './attention.ts';
+import { RoPE } from './rope.ts';
+
+/**
+ * The seed's TripleProductAttention: projections W_q, W_k, W_r, W_v, W_o (each [C, C], no bias),
+ * RoPE on Q, K and R, score = −det G · d_head^−1.5, causal mask, softmax.
+ * State dict: 'W_q.weight' … 'W_o.weight', 'rope.cos', 'rope.sin'.
+ * @example new TripleProductAttention(64, 4, 64).forward(h) // [B, T, 64] → [B, T, 64]
+ */
+export class TripleProductAttention extends Module {
+  readonly dHead: number;
+  /** d_head^−1.5: det G has degree 6 in the vectors where q·k has degree 2. */
+  readonly scale: number;
+  W_q: Linear;
+  W_k: Linear;
+  W_r: Linear;
+  W_v: Linear;
+  W_o: Linear;
+  rope: RoPE;
+
+  constructor(
+    readonly dModel: number,
+    readonly nHead: number,
+    readonly maxLen = 128,
+    opts: AttentionOptions = {},
+  ) {
+    super();
+    this.dHead = headDim('TripleProductAttention', dModel, nHead);
+    this.scale = 1 / this.dHead ** 1.5;
+    const init = { bias: false, generator: opts.generator, dtype: opts.dtype };
+    this.W_q = new Linear(dModel, dModel, init);
+    this.W_k = new Linear(dModel, dModel, init);
+    this.W_r = new Linear(dModel, dModel, init);
+    this.W_v = new Linear(dModel, dModel, init);
+    this.W_o = new Linear(dModel, dModel, init);
+    this.rope = new RoPE(this.dHead, maxLen, { dtype: opts.dtype });
+  }
+
+  forward(x: Tensor): Tensor {
+    checkInput('TripleProductAttention', x, this.dModel);
+    const T = x.shape[1]; //                                                x: [B, T, C]
+    const H = this.nHead;
+    const q = this.rope.forward(splitHeads(this.W_q.forward(x), H)); //     [B, H, T, D]
+    const k = this.rope.forward(splitHeads(this.W_k.forward(x), H)); //     [B, H, T, D]
+    const r = this.rope.forward(splitHeads(this.W_r.forward(x), H)); //     [B, H, T, D]
+    const v = splitHeads(this.W_v.forward(x), H); //                        [B, H, T, D]
+
+    const qq = q.mul(q).sum(-1, true); //                                   [B, H, T, 1]  q_i·q_i
+    const rr = r.mul(r).sum(-1, true); //                                   [B, H, T, 1]  r_i·r_i
+    const rq = r.mul(q).sum(-1, true); //                                   [B, H, T, 1]  r_i·q_i
+    const kk = k.mul(k).sum(-1, true).mT; //                                [B, H, 1, T]  k_j·k_j
+    const qk = q.matmul(k.mT); //                                           [B, H, T, T]  q_i·k_j
+    const rk = r.matmul(k.mT); //                                           [B, H, T, T]  r_i·k_j
+
+    const term1 = qq.mul(kk).mul(rr); //                                    [B, H, T, T]  qq·kk·rr
+    const term2 = qk.mul(2).mul(rk).mul(rq); //                             [B, H, T, T]  2·qk·rk·rq
+    const term3 = qq.mul(rk.pow(2)).neg(); //                               [B, H, T, T]  −qq·rk²
+    const term4 = kk.mul(rq.pow(2)).neg(); //                               [B, H, T, T]  −kk·rq²
+    const term5 = rr.mul(qk.pow(2)).neg(); //                               [B, H, T, T]  −rr·qk²
+    const gramDet = term1.add(term2).add(term3).add(term4).add(term5); //   [B, H, T, T]  det G ≥ 0
+    const scores = gramDet.neg().mul(this.scale); //                        [B, H, T, T]  −det G / D^1.5
+    const masked = scores.maskedFill(causalMask(T), -Infinity); //          [B, H, T, T]  j > i → −∞
+    const attn = masked.softmax(-1); //                                     [B, H, T, T]
+    const y = attn.matmul(v); //                                            [B, H, T, D]
+    return this.W_o.forward(mergeHeads(y)); //                              [B, T, C]
+  }
+}

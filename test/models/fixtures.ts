@@ -1,0 +1,41 @@
+// Loading the PyTorch golden fixtures of @wedge/models (made by scripts/fixtures/models_pytorch.py).
+import { fileURLToPath } from 'node:url';
+import { type Tensor, loadSafetensors } from '@wedge/core';
+import { type AttnType, TestModel } from '@wedge/models';
+
+export const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
+
+export interface Fixture {
+  tensors: Record<string, Tensor>;
+  meta: Record<string, string>;
+  /** The entries under `prefix.` with the prefix removed (e.g. 'state' → a state dict). */
+  under(prefix: string): Record<string, Tensor>;
+}
+
+export function loadFixture(name: string): Fixture {
+  const { tensors, metadata } = loadSafetensors(fixturePath(name));
+  return {
+    tensors,
+    meta: metadata,
+    under: (prefix) =>
+      Object.fromEntries(
+        Object.entries(tensors)
+          .filter(([k]) => k.startsWith(`${prefix}.`))
+          .map(([k, v]) => [k.slice(prefix.length + 1), v]),
+      ),
+  };
+}
+
+/** A Wedge TestModel with the fixture's config and its saved state dict loaded. */
+export function modelFromFixture(f: Fixture): TestModel {
+  const m = f.meta;
+  const model = new TestModel({
+    vocab: Number(m.vocab),
+    dModel: Number(m.d_model),
+    nHead: Number(m.n_head),
+    maxLen: Number(m.max_len),
+    attnType: m.attn_type as AttnType,
+  });
+  model.loadStateDict(f.under('state'));
+  return model;
+}

@@ -45,7 +45,9 @@ export { Module, Parameter } from './nn/module.ts';
 export { Linear, Embedding } from './nn/linear.ts';
 export { crossEntropy, type CrossEntropyOptions } from './nn/loss.ts';
 export { kaimingUniformA5, biasUniform, standardNormal, fanIn, type InitOptions } from './nn/init.ts';
-export { Optimizer, type ParamGroup, type OptimizerStateDict } from './optim/optimizer.ts';
+export {
+  Optimizer, optimizerStateToTensors, optimizerStateFromTensors, type ParamGroup, type OptimizerStateDict,
+} from './optim/optimizer.ts';
 export { SGD, type SGDOptions } from './optim/sgd.ts';
 export { Adam, AdamW, type AdamOptions } from './optim/adam.ts';
 export {

@@ -196,3 +196,46 @@ export const addcmul = (r: (x: number) => number, self: number, value: number, t
 /** self + value·t1/t2 (torch.addcdiv: each step rounded; a division cannot fuse). */
 export const addcdiv = (r: (x: number) => number, self: number, value: number, t1: number, t2: number): number =>
   r(self + r(r(value * t1) / t2));
+
+// ---- optimizer state in a checkpoint ----------------------------------------------------------
+
+/**
+ * An optimizer state dict as flat tensors plus string metadata, ready for saveSafetensors:
+ * tensors `state.<i>.<name>` (exp_avg, momentum_buffer, …) and metadata `optimizer` holding the
+ * groups' hyperparameters and each parameter's step as JSON.
+ * @example const { tensors, metadata } = optimizerStateToTensors(opt.stateDict());
+ *          saveSafetensors('run/optim.safetensors', tensors, metadata);
+ */
+export function optimizerStateToTensors(sd: OptimizerStateDict): { tensors: Record<string, Tensor>; metadata: Record<string, string> } {
+  const tensors: Record<string, Tensor> = {};
+  const scalars: Record<string, Record<string, number>> = {};
+  for (const [i, entry] of Object.entries(sd.state)) {
+    for (const [name, v] of Object.entries(entry)) {
+      if (v instanceof Tensor) tensors[`state.${i}.${name}`] = v;
+      else (scalars[i] ??= {})[name] = v;
+    }
+  }
+  return { tensors, metadata: { optimizer: JSON.stringify({ paramGroups: sd.paramGroups, scalars }) } };
+}
+
+/**
+ * The inverse of optimizerStateToTensors.
+ * @example const f = loadSafetensors('run/optim.safetensors'); opt.loadStateDict(optimizerStateFromTensors(f.tensors, f.metadata));
+ */
+export function optimizerStateFromTensors(tensors: Record<string, Tensor>, metadata: Record<string, string>): OptimizerStateDict {
+  if (typeof metadata.optimizer !== 'string') {
+    throw new WedgeError(`optimizerStateFromTensors: no 'optimizer' metadata entry (was this saved with optimizerStateToTensors?)`);
+  }
+  const { paramGroups, scalars } = JSON.parse(metadata.optimizer) as {
+    paramGroups: OptimizerStateDict['paramGroups'];
+    scalars: Record<string, Record<string, number>>;
+  };
+  const state: OptimizerStateDict['state'] = {};
+  for (const [i, entry] of Object.entries(scalars)) state[Number(i)] = { ...entry };
+  for (const [key, t] of Object.entries(tensors)) {
+    const m = /^state\.(\d+)\.(.+)$/.exec(key);
+    if (!m) continue;
+    (state[Number(m[1])] ??= {})[m[2]] = t;
+  }
+  return { state, paramGroups };
+}

@@ -220,7 +220,8 @@ function plan(tensors: Record<string, Tensor>, metadata: Record<string, string> 
       t.dtype === 'float32' ? 'F32' : t.dtype === 'float64' ? 'F64' : t.dtype === 'bool' ? 'BOOL' : opts.int64 ? 'I64' : 'I32';
     return { name, tensor: t, kind };
   });
-  const header: Record<string, unknown> = {};
+  // NOTE: a null prototype, so a tensor named '__proto__' becomes a key and not the prototype.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata !== undefined) {
     for (const [k, v] of Object.entries(metadata)) {
       if (typeof v !== 'string') fail(`metadata '${k}' must be a string, got ${typeof v}`);

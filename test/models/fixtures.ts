@@ -1,6 +1,6 @@
 // Loading the PyTorch golden fixtures of @wedge/models (made by scripts/fixtures/models_pytorch.py).
 import { fileURLToPath } from 'node:url';
-import { type Tensor, loadSafetensors } from '@wedge/core';
+import { type Tensor, cat, loadSafetensors } from '@wedge/core';
 import { type AttnType, TestModel } from '@wedge/models';
 
 export const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
@@ -38,4 +38,16 @@ export function modelFromFixture(f: Fixture): TestModel {
   });
   model.loadStateDict(f.under('state'));
   return model;
+}
+
+/** halves [S, B, L/2] → the S copy batches, built as the seed builds them. */
+export function batchesFromHalves(halves: Tensor): [Tensor, Tensor][] {
+  const [S, , half] = halves.shape;
+  const out: [Tensor, Tensor][] = [];
+  for (let s = 0; s < S; s++) {
+    const h = halves.slice(0, s, s + 1).squeeze(0); // [B, L/2]
+    const data = cat([h, h], 1); //                     [B, L]
+    out.push([data.slice(1, 0, 2 * half - 1).contiguous(), data.slice(1, 1).contiguous()]);
+  }
+  return out;
 }

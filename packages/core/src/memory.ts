@@ -1,12 +1,22 @@
 // Ownership of tensor memory: tidy() frees what a function made and did not return.
 // On the CPU this only drops references; on the GPU it releases textures.
+import type { Storage } from './storage.ts';
 import type { Tensor } from './tensor.ts';
 
 const scopes: Tensor[][] = [];
 
+/**
+ * The scope in which each storage first appeared (null: outside every scope). NOTE: a view made
+ * inside a scope (a weight's `.mT`, a slice of a buffer) shares an older tensor's storage; only
+ * the scope that saw a storage first may free it, or tidy() would free the model's weights.
+ */
+const storageOwner = new WeakMap<Storage, Tensor[] | null>();
+
 /** Called by the Tensor constructor: the innermost tidy() scope owns the new tensor. */
 export function noteTensorCreated(t: Tensor): void {
-  if (scopes.length > 0) scopes[scopes.length - 1].push(t);
+  const scope = scopes.length > 0 ? scopes[scopes.length - 1] : null;
+  if (!storageOwner.has(t.storage)) storageOwner.set(t.storage, scope);
+  if (scope !== null) scope.push(t);
 }
 
 /** Remove `t` from every open scope so that tidy() leaves it alone (tfjs's keep). */
@@ -15,6 +25,7 @@ export function keep<T extends Tensor>(t: T): T {
     const i = scope.indexOf(t);
     if (i >= 0) scope.splice(i, 1);
   }
+  storageOwner.set(t.storage, null); // views of a kept tensor must not free it either
   return t;
 }
 
@@ -46,7 +57,8 @@ export function tidy<T>(fn: () => T): T {
   for (const t of scope) {
     if (survivors.has(t)) {
       outer?.push(t);
-    } else if (!liveStorage.has(t.storage)) {
+      if (storageOwner.get(t.storage) === scope) storageOwner.set(t.storage, outer ?? null);
+    } else if (!liveStorage.has(t.storage) && storageOwner.get(t.storage) === scope) {
       t.storage.dispose();
     }
   }

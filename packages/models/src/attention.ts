@@ -1,7 +1,7 @@
 // Standard (dot-product) causal self-attention with RoPE, as the seed's StandardAttention:
 //   scores = (RoPE(Q) · RoPE(K)ᵀ) / √d_head, masked causally, softmax, then · V.
 // Also the helpers both attentions share (head split/merge, the causal mask).
-import { type DType, type Generator, Linear, Module, type Tensor, WedgeError, fmtShape, ones, tril } from '@wedge/core';
+import { type DType, type Generator, Linear, Module, type Tensor, WedgeError, fmtShape, keep, ones, tril } from '@wedge/core';
 import { RoPE } from './rope.ts';
 
 /** Options every attention module takes. */
@@ -22,7 +22,7 @@ const masks = new Map<number, Tensor>();
 export function causalMask(T: number): Tensor {
   let mask = masks.get(T);
   if (mask === undefined) {
-    mask = tril(ones([T, T])).eq(0); // [T, T] bool
+    mask = keep(tril(ones([T, T])).eq(0)); // [T, T] bool; kept: a tidy() scope must not free the cache
     masks.set(T, mask);
   }
   return mask;

@@ -10,3 +10,7 @@ export { generateCopyBatch, evenSeqLen, copyStart, lossFloor, copyAccuracy } fro
 export {
   gramScore, resilienceTable, formatResilienceTable, RESILIENCE_MAGNITUDES, type ResilienceRow,
 } from './resilience.ts';
+export {
+  trainComparison, trainStep, evaluate, makeEvalSet, validateTrainConfig, DEFAULT_TRAIN_CONFIG,
+  type TrainConfig, type TrainCallbacks, type EvalPoint, type ModelResult, type ComparisonResult, type StepInfo,
+} from './train.ts';

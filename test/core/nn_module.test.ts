@@ -203,6 +203,16 @@ describe('layer errors name the layer, the value and the shapes', () => {
     expect(emb.forward(tensor(2, { dtype: 'int32' })).toArray()).toEqual((emb.weight.toArray() as number[][])[2]);
     expect(emb.forward(zeros([2, 1, 3], { dtype: 'int32' })).shape).toEqual([2, 1, 3, 3]);
   });
+  it('Linear: any leading dims, including none and empty batches', () => {
+    const lin = new Linear(3, 2);
+    for (const [inp, out] of [[[3], [2]], [[0, 4, 3], [0, 4, 2]], [[2, 2, 2, 3], [2, 2, 2, 2]]]) {
+      expect(lin.forward(zeros(inp)).shape).toEqual(out);
+    }
+    // the same numbers whether the batch dims are folded or not
+    const x = randn([2, 3, 3], { generator: new Generator(2) });
+    const rows = [0, 1].map((b) => (lin.forward(x.slice(0, b, b + 1).reshape([3, 3])).toArray()));
+    expect(lin.forward(x).toArray()).toEqual(rows);
+  });
   it('Linear: input must end in inFeatures', () => {
     expect(() => new Linear(4, 3).forward(zeros([2, 5]))).toThrow('Linear: input [2, 5] must end in inFeatures = 4 (weight [3, 4])');
   });

@@ -37,7 +37,12 @@ export class Linear extends Module {
         `Linear: input ${fmtShape(x.shape)} must end in inFeatures = ${this.inFeatures} (weight ${fmtShape(this.weight.shape)})`,
       );
     }
-    const y = x.matmul(this.weight.mT); // [..., in] @ [in, out] → [..., out]
+    // NOTE: batch dims fold into one [N, in] @ [in, out] product, as torch.matmul does for a 2-D
+    // right operand: one gemm forward, and one (not B) for the weight's gradient.
+    const lead = x.shape.slice(0, -1);
+    const x2 = x.ndim > 2 ? x.reshape([-1, this.inFeatures]) : x; // [N, in]
+    const y2 = x2.matmul(this.weight.mT); // [N, in] @ [in, out] → [N, out]
+    const y = x.ndim > 2 ? y2.reshape([...lead, this.outFeatures]) : y2; // [..., out]
     return this.bias === null ? y : y.add(this.bias);
   }
 }

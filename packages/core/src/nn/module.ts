@@ -174,26 +174,26 @@ export abstract class Module {
     const known = new Set(slots.map(([n]) => n));
     const missing = slots.map(([n]) => n).filter((n) => !Object.hasOwn(dict, n));
     const unexpected = Object.keys(dict).filter((n) => !known.has(n));
-    const problems: string[] = [];
+    const mismatches: string[] = [];
     for (const [name, slot] of slots) {
       if (!Object.hasOwn(dict, name)) continue;
       const src = dict[name];
       const dst = slotTensor(slot);
       if (!(src instanceof Tensor)) {
-        problems.push(`'${name}': expected a Tensor, got ${typeof src}`);
+        mismatches.push(`'${name}': expected a Tensor, got ${typeof src}`);
         continue;
       }
       if (src.shape.length !== dst.shape.length || src.shape.some((d, i) => d !== dst.shape[i])) {
-        problems.push(`size mismatch for '${name}': checkpoint ${fmtShape(src.shape)}, model ${fmtShape(dst.shape)}`);
+        mismatches.push(`size mismatch for '${name}': checkpoint ${fmtShape(src.shape)}, model ${fmtShape(dst.shape)}`);
       }
-      if (src.dtype !== dst.dtype) {
-        problems.push(`dtype mismatch for '${name}': checkpoint ${src.dtype}, model ${dst.dtype}`);
-      }
+      if (src.dtype !== dst.dtype) mismatches.push(`dtype mismatch for '${name}': checkpoint ${src.dtype}, model ${dst.dtype}`);
     }
-    if (strict) {
-      if (missing.length > 0) problems.unshift(`missing keys: ${missing.map((k) => `'${k}'`).join(', ')}`);
-      if (unexpected.length > 0) problems.splice(missing.length > 0 ? 1 : 0, 0, `unexpected keys: ${unexpected.map((k) => `'${k}'`).join(', ')}`);
-    }
+    const quoted = (keys: string[]) => keys.map((k) => `'${k}'`).join(', ');
+    const problems = [
+      ...(strict && missing.length > 0 ? [`missing keys: ${quoted(missing)}`] : []),
+      ...(strict && unexpected.length > 0 ? [`unexpected keys: ${quoted(unexpected)}`] : []),
+      ...mismatches,
+    ];
     if (problems.length > 0) {
       throw new WedgeError(
         `loadStateDict: ${problems.length} problem${problems.length > 1 ? 's' : ''} loading into ${this.constructor.name} ` +

@@ -1,6 +1,6 @@
 // The optimizer base: parameter groups, per-parameter state, zeroGrad, and a state dict shaped
 // like torch.optim's ({state: {index: {...}}, paramGroups: [{...hyperparameters, params: [index]}]}).
-import { type DType, type TypedArray, allocate, isFloat } from '../dtype.ts';
+import { type TypedArray, allocate, isFloat } from '../dtype.ts';
 import { WedgeError, fmtShape } from '../errors.ts';
 import { Tensor } from '../tensor.ts';
 import { storageView } from '../nn/in_place.ts';
@@ -164,7 +164,7 @@ export abstract class Optimizer<O extends object> {
             `${who}: state '${name}' of parameter ${key} is ${t instanceof Tensor ? fmtShape(t.shape) : typeof t}, the parameter ${fmtShape(p.shape)}`,
           );
         }
-        buffers[name] = t.to(p.dtype as DType).data().slice();
+        buffers[name] = t.to(p.dtype).data().slice();
       }
       restored.set(p, { step, buffers });
     }

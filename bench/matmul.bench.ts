@@ -1,0 +1,181 @@
+// Matmul float32 GFLOP/s: Wedge's CPU kernel next to a plain i-k-j loop and (when installed) PyTorch,
+// on square sizes and the attention-shaped batched case, each with transposed operands as views.
+// Run: `pnpm --filter bench matmul` (add `-- --quick` for a short smoke run). Prints a markdown table.
+import { execSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Benchmark from 'benchmark';
+import { Generator, getBackend, matmul, noGrad, randn, type Tensor } from '@wedge/core';
+
+type Variant = 'ab' | 'abT' | 'aTb';
+
+interface Case {
+  /** Row label, e.g. `256` or `[128,63,16]@[128,16,63]`. */
+  readonly key: string;
+  readonly label: string;
+  readonly batch: number;
+  readonly M: number;
+  readonly K: number;
+  readonly N: number;
+  readonly variant: Variant;
+}
+
+const SEED = 0;
+const QUICK = process.argv.includes('--quick');
+const PYTHON = '/usr/bin/python3';
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+const VARIANT_TEXT: Record<Variant, string> = { ab: 'a @ b', abT: 'a @ bᵀ', aTb: 'aᵀ @ b' };
+
+function cases(): Case[] {
+  const out: Case[] = [];
+  const sizes = QUICK ? [64, 128] : [64, 128, 256, 512];
+  for (const n of sizes) {
+    for (const variant of ['ab', 'abT', 'aTb'] as const) {
+      out.push({ key: `${n}-${variant}`, label: `${n}×${n}×${n}`, batch: 1, M: n, K: n, N: n, variant });
+    }
+  }
+  // Attention with B·H = 128, T = 63, head dim 16: scores q @ kᵀ, then the two backward products
+  // dA = G @ Bᵀ ([128,63,63] @ [128,16,63]ᵀ) and dB = Aᵀ @ G ([128,63,16]ᵀ @ [128,63,63]).
+  const B = 128, T = 63, D = 16;
+  for (const variant of ['ab', 'abT', 'aTb'] as const) {
+    out.push({ key: `bmm-${variant}`, label: `[${B},${T},${D}]@[${B},${D},${T}]`, batch: B, M: T, K: D, N: T, variant });
+  }
+  out.push({ key: 'bmm-dA', label: `[${B},${T},${T}]@[${B},${D},${T}]ᵀ`, batch: B, M: T, K: T, N: D, variant: 'abT' });
+  out.push({ key: 'bmm-dB', label: `[${B},${T},${D}]ᵀ@[${B},${T},${T}]`, batch: B, M: D, K: T, N: T, variant: 'aTb' });
+  return out;
+}
+
+/** a [.., M, K] and b [.., K, N]; a transposed operand is a view of a tensor stored the other way. */
+function operands(c: Case, generator: Generator): [Tensor, Tensor] {
+  const lead = c.batch > 1 ? [c.batch] : [];
+  const a = c.variant === 'aTb'
+    ? randn([...lead, c.K, c.M], { generator }).transpose(-2, -1)
+    : randn([...lead, c.M, c.K], { generator });
+  const b = c.variant === 'abT'
+    ? randn([...lead, c.N, c.K], { generator }).transpose(-2, -1)
+    : randn([...lead, c.K, c.N], { generator });
+  return [a, b];
+}
+
+/**
+ * The baseline: Wedge's kernel before blocking. For each row i and each k, add A[i,k]·B[k,:] into a
+ * float64 row, reading both operands through their strides (as the old kernel did).
+ */
+function ikjBaseline(a: Tensor, b: Tensor): Float32Array {
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[b.ndim - 1];
+  const batch = a.ndim === 3 ? a.shape[0] : 1;
+  const A = a.storage.read(), B = b.storage.read();
+  const [as0, as1] = a.strides.slice(-2);
+  const [bs0, bs1] = b.strides.slice(-2);
+  const ap = a.ndim === 3 ? a.strides[0] : 0, bp = b.ndim === 3 ? b.strides[0] : 0;
+  const out = new Float32Array(batch * M * N);
+  const row = new Float64Array(N);
+  for (let p = 0; p < batch; p++) {
+    for (let i = 0; i < M; i++) {
+      row.fill(0);
+      for (let k = 0; k < K; k++) {
+        const aik = A[a.offset + p * ap + i * as0 + k * as1];
+        const bk = b.offset + p * bp + k * bs0;
+        for (let j = 0; j < N; j++) row[j] += aik * B[bk + j * bs1];
+      }
+      out.set(row, (p * M + i) * N);
+    }
+  }
+  return out;
+}
+
+interface Timing {
+  /** GFLOP/s of the fastest benchmark.js sample (least disturbed by the other users of the machine). */
+  best: number;
+  /** GFLOP/s of the mean, and its relative margin of error in %. */
+  mean: number;
+  rme: number;
+}
+
+function time(name: string, flops: number, fn: () => unknown): Timing {
+  const bench = new Benchmark(name, fn, { minSamples: 5, maxTime: QUICK ? 0.3 : 1.5, initCount: 1 });
+  bench.run();
+  if (bench.error) throw bench.error;
+  const fastest = Math.min(...bench.stats.sample);
+  return { best: flops / fastest / 1e9, mean: flops / bench.stats.mean / 1e9, rme: bench.stats.rme };
+}
+
+interface TorchResults {
+  version: string;
+  threads: number;
+  results: Record<string, { '1': number; default: number }>;
+}
+
+function torchTimings(all: Case[]): TorchResults | string {
+  if (!existsSync(PYTHON) || spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) {
+    return `PyTorch not found for ${PYTHON} (apt-get install python3-torch): its columns are empty`;
+  }
+  const payload = JSON.stringify(all.map(({ key, batch, M, K, N, variant }) => ({ key, batch, M, K, N, variant })));
+  const r = spawnSync(PYTHON, [path.join(HERE, 'matmul_torch.py'), payload], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').pop()}`;
+  const parsed = JSON.parse(r.stdout);
+  return { version: parsed.version, threads: parsed.default_threads, results: parsed.results };
+}
+
+function gitCommit(): string {
+  try {
+    const hash = execSync('git rev-parse --short HEAD', { cwd: HERE, encoding: 'utf8' }).trim();
+    const dirty = execSync('git status --porcelain -- ../packages/core/src/backend bench', { cwd: HERE, encoding: 'utf8' }).trim();
+    return dirty === '' ? hash : `${hash} (+ uncommitted changes to the kernel or bench)`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Largest |x − y| relative to the largest |y|: a check that the fast kernel computes the product. */
+function relDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < y.length; i++) {
+    diff = Math.max(diff, Math.abs(x[i] - y[i]));
+    scale = Math.max(scale, Math.abs(y[i]));
+  }
+  return diff / (scale || 1);
+}
+
+function main(): void {
+  Benchmark.support.decompilation = false; // call the closures as they are (they capture operands)
+  const all = cases();
+  const cpu = os.cpus();
+  const header = [
+    `machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start`,
+    `node ${process.version}, backend ${getBackend().name}, commit ${gitCommit()}, ${new Date().toISOString()}, seed ${SEED}`,
+  ];
+  console.log(header.join('\n'));
+  const torch = torchTimings(all);
+  const generator = new Generator(SEED);
+  const rows: string[] = [];
+  noGrad(() => {
+    for (const c of all) {
+      const [a, b] = operands(c, generator);
+      const flops = 2 * c.batch * c.M * c.K * c.N;
+      const diff = relDiff(matmul(a, b).data(), ikjBaseline(a, b));
+      if (diff > 1e-6) throw new Error(`matmul bench: Wedge and the i-k-j loop differ by ${diff} on ${c.key}`);
+      const wedge = time(`wedge ${c.key}`, flops, () => matmul(a, b));
+      const ikj = time(`ikj ${c.key}`, flops, () => ikjBaseline(a, b));
+      const t = typeof torch === 'string' ? undefined : torch.results[c.key];
+      const f = (x: number | undefined): string => (x === undefined ? '–' : x.toFixed(2));
+      const row = `| ${c.label} | ${VARIANT_TEXT[c.variant]} | **${f(wedge.best)}** | ${f(wedge.mean)} ± ${wedge.rme.toFixed(0)}% | ${f(ikj.best)} | ${f(t?.['1'])} | ${f(t?.default)} |`;
+      rows.push(row);
+      console.error(row); // progress while it runs
+    }
+  });
+  const threads = typeof torch === 'string' ? 'N' : String(torch.threads);
+  console.log('');
+  console.log(`Float32 matmul, GFLOP/s (2·batch·M·K·N / time; higher is better). Wedge and i-k-j: benchmark.js, best sample and mean ± rme.`);
+  console.log(typeof torch === 'string' ? torch : `PyTorch ${torch.version}, torch.matmul, best of 5 rounds of ≥ 0.2 s.`);
+  console.log('');
+  console.log(`| shape (M×K×N or batched) | product | Wedge | Wedge mean | plain i-k-j | PyTorch 1 thread | PyTorch ${threads} threads |`);
+  console.log('|---|---|---:|---:|---:|---:|---:|');
+  for (const r of rows) console.log(r);
+}
+
+main();

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Adam, AdamW, Generator, Linear, Module, Parameter, SGD, Tensor, crossEntropy, decodeSafetensors, encodeSafetensors,
-  optimizerStateFromTensors, optimizerStateToTensors, randint, randn, tensor, type Optimizer,
+  optimizerStateFromTensors, optimizerStateToTensors, randint, randn, tensor, tidy, type Optimizer,
 } from '@wedge/core';
 
 const param = (values: number[], dtype: 'float32' | 'float64' = 'float32') => new Parameter(tensor(values, { dtype }));
@@ -190,6 +190,12 @@ describe('optimizer errors', () => {
     expect(() => new Adam([p.mul(2)])).toThrow('Adam: can only optimize floating-point leaf tensors that require grad; entry 0 is float32 [1] made by mul');
     expect(() => new Adam([tensor([1])])).toThrow('Adam: can only optimize floating-point leaf tensors that require grad; entry 0 is float32 [1] without requiresGrad');
     expect(() => new Adam([])).toThrow('Adam: got an empty parameter list');
+  });
+  it('a gradient freed by tidy() before step() is a clear error, not stale numbers', () => {
+    const p = param([1]);
+    const opt = new SGD([p], { lr: 1 });
+    tidy(() => p.mul(2).sum().backward());
+    expect(() => opt.step()).toThrow('SGD.step: the gradient of a parameter [1] was disposed');
   });
   it('updates a strided parameter in place', () => {
     const p = new Parameter(tensor([[1, 2], [3, 4]], { dtype: 'float64' }).transpose(0, 1)); // [[1, 3], [2, 4]]

@@ -94,6 +94,12 @@ export abstract class Optimizer<O extends object> {
     for (const p of group.params) {
       if (p.grad === null) continue;
       const { data, base, offsets } = storageView(p, `${this.name}.step`);
+      if (p.grad.disposed) {
+        throw new WedgeError(
+          `${this.name}.step: the gradient of a parameter ${fmtShape(p.shape)} was disposed ` +
+            `(was backward() inside a tidy() that ended before step()? run both in the same scope)`,
+        );
+      }
       const grad = p.grad.data();
       if (grad.length !== p.size) {
         throw new WedgeError(`${this.name}.step: gradient ${fmtShape(p.grad.shape)} does not match parameter ${fmtShape(p.shape)}`);

@@ -1,61 +1,143 @@
-// toString() in PyTorch's style: `tensor([[0.1000, 2.0000], ...], shape=[2, 2], dtype=float64)`,
-// summarised with `...` when a tensor has more than 1000 elements.
+// toString() in PyTorch's style: `tensor([[0.1000, 2.0000], ...], shape=[2, 2], dtype=float64)`.
+// The values part follows torch/_tensor_str.py (1.13) exactly: one number format chosen for the
+// whole tensor, lines wrapped at 80 columns, and `...` elision when there are over 1000 elements.
 import type { Tensor } from './tensor.ts';
 import { fmtShape } from './errors.ts';
 
-const THRESHOLD = 1000;
-const EDGE = 3;
+const THRESHOLD = 1000; // summarise tensors with more elements than this
+const EDGE = 3; // items kept at each end of a summarised dim
+const LINEWIDTH = 80;
+const PRECISION = 4;
 
-/** How to print one number, chosen once for the whole tensor (as PyTorch's _Formatter does). */
-function numberFormatter(values: number[], dtype: string): (v: number) => string {
-  if (dtype === 'bool') return (v) => (v ? 'True' : 'False');
-  if (dtype === 'int32') return (v) => String(v);
-  const finite = values.filter(Number.isFinite);
-  const special = (v: number): string | null => (Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : null);
-  if (finite.every(Number.isInteger)) {
-    const big = finite.some((v) => Math.abs(v) >= 1e8);
-    return (v) => special(v) ?? (big ? v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2') : `${v.toFixed(0)}.`);
+/**
+ * Python's '{:.Nf}'.format(v): the exact binary value rounded half to even (JS's toFixed rounds
+ * ties away from zero), and a sign kept on negative zero.
+ */
+export function pyFixed(v: number, digits: number): string {
+  if (!Number.isFinite(v)) return special(v);
+  const negative = v < 0 || Object.is(v, -0);
+  const a = Math.abs(v);
+  let s = a.toFixed(digits);
+  // NOTE: a tie is exact: the decimal expansion stops at the first dropped digit, a 5. 25 more
+  // digits tell a true tie from a near one for any double this format prints (|v| < 1e21).
+  if (a < 1e21) {
+    const long = a.toFixed(Math.min(100, digits + 25));
+    const kept = long.slice(0, long.length - 25);
+    if (long.slice(long.length - 25) === '5' + '0'.repeat(24)) {
+      const lastDigit = Number(kept.replace('.', '').slice(-1));
+      if (lastDigit % 2 === 0) s = kept.endsWith('.') ? kept.slice(0, -1) : kept;
+    }
   }
-  const abs = finite.map(Math.abs).filter((v) => v > 0);
-  const maxAbs = Math.max(...abs);
-  const minAbs = Math.min(...abs);
-  const sci = maxAbs / minAbs > 1000 || maxAbs > 1e8 || minAbs < 1e-4;
-  return (v) => special(v) ?? (sci ? v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2') : v.toFixed(4));
+  return (negative ? '-' : '') + s;
 }
 
-export function formatTensor(t: Tensor): string {
+/** Python's '{:.Ne}'.format(v): half-to-even mantissa, and at least two exponent digits (1.0000e+00). */
+export function pyExp(v: number, digits: number): string {
+  if (!Number.isFinite(v)) return special(v);
+  const negative = v < 0 || Object.is(v, -0);
+  const a = Math.abs(v);
+  let s = a.toExponential(digits);
+  const long = a.toExponential(digits + 20);
+  const mantissa = long.slice(0, long.indexOf('e'));
+  if (mantissa.slice(mantissa.length - 20) === '5' + '0'.repeat(19)) {
+    const kept = mantissa.slice(0, mantissa.length - 20);
+    if (Number(kept.replace('.', '').slice(-1)) % 2 === 0) s = (kept.endsWith('.') ? kept.slice(0, -1) : kept) + long.slice(long.indexOf('e'));
+  }
+  return (negative ? '-' : '') + s.replace(/e([+-])(\d)$/, 'e$10$2');
+}
+
+const special = (v: number): string => (Number.isNaN(v) ? 'nan' : v > 0 ? 'inf' : '-inf');
+
+interface Formatter {
+  readonly width: number;
+  format(v: number): string;
+}
+
+/**
+ * One number format for the whole tensor (torch's _Formatter): integers-as-floats print as `3.`;
+ * scientific notation when the nonzero finite magnitudes span over 1000×, exceed 1e8, or (for
+ * non-integers) go below 1e-4; otherwise 4 decimals. The width counts nonzero finite values only.
+ */
+function formatterFor(values: readonly number[], dtype: string): Formatter {
+  if (dtype === 'bool' || dtype === 'int32') {
+    const str = dtype === 'bool' ? (v: number) => (v ? 'True' : 'False') : (v: number) => String(v);
+    const width = Math.max(1, ...values.map((v) => str(v).length));
+    return { width, format: (v) => str(v).padStart(width) };
+  }
+  const nonzero = values.filter((v) => Number.isFinite(v) && v !== 0);
+  let intMode = true;
+  let sci = false;
+  let width = 1;
+  if (nonzero.length > 0) {
+    const abs = nonzero.map(Math.abs);
+    const lo = Math.min(...abs);
+    const hi = Math.max(...abs);
+    intMode = nonzero.every((v) => v === Math.ceil(v));
+    sci = hi / lo > 1000 || hi > 1e8 || (!intMode && lo < 1e-4);
+    const widthOf = sci
+      ? (v: number) => pyExp(v, PRECISION).length
+      : intMode
+        ? (v: number) => pyFixed(v, 0).length + 1
+        : (v: number) => pyFixed(v, PRECISION).length;
+    width = Math.max(width, ...nonzero.map(widthOf));
+  }
+  const format = (v: number): string => {
+    if (sci) return pyExp(v, PRECISION);
+    if (intMode) return pyFixed(v, 0) + (Number.isFinite(v) ? '.' : '');
+    return pyFixed(v, PRECISION);
+  };
+  return { width, format: (v) => format(v).padStart(width) };
+}
+
+/**
+ * The values part of toString(): `[[1., 2.],\n        [3., 4.]]`, exactly as PyTorch prints them.
+ * @example formatValues(tensor([1.5, -2])) // '[ 1.5000, -2.0000]'
+ */
+export function formatValues(t: Tensor): string {
   const values = Array.from(t.data() as ArrayLike<number>);
-  const summarize = values.length > THRESHOLD;
   const shape = t.shape;
-  // collect printed values only, so the format fits what is shown
+  const summarize = values.length > THRESHOLD;
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  // indices printed along dim d: all, or the first and last EDGE with null for the elision
   const shownIndices = (d: number): (number | null)[] =>
     summarize && shape[d] > 2 * EDGE
       ? [...Array.from({ length: EDGE }, (_, i) => i), null, ...Array.from({ length: EDGE }, (_, i) => shape[d] - EDGE + i)]
       : Array.from({ length: shape[d] }, (_, i) => i);
+
+  // the format is chosen from the printed values only, as PyTorch's get_summarized_data does
   const shown: number[] = [];
-  const gather = (d: number, base: number): void => {
+  const collect = (d: number, base: number): void => {
     if (d === shape.length) {
       shown.push(values[base]);
       return;
     }
-    for (const i of shownIndices(d)) if (i !== null) gather(d + 1, base + i * strides[d]);
+    for (const i of shownIndices(d)) if (i !== null) collect(d + 1, base + i * strides[d]);
   };
-  gather(0, 0);
-  const fmt = numberFormatter(shown, t.dtype);
-  const width = Math.max(0, ...shown.map((v) => fmt(v).length));
+  collect(0, 0);
+  const fmt = formatterFor(shown, t.dtype);
+
+  const render = (d: number, base: number, indent: number): string => {
+    const picks = shownIndices(d);
+    if (d === shape.length - 1) {
+      // a row: as many elements per line as fit in LINEWIDTH (each takes width + ', ')
+      const items = picks.map((i) => (i === null ? ' ...' : fmt.format(values[base + i * strides[d]])));
+      const perLine = Math.max(1, Math.floor((LINEWIDTH - indent) / (fmt.width + 2)));
+      const lines: string[] = [];
+      for (let k = 0; k < items.length; k += perLine) lines.push(items.slice(k, k + perLine).join(', '));
+      return `[${lines.join(',\n' + ' '.repeat(indent + 1))}]`;
+    }
+    const parts = picks.map((i) => (i === null ? '...' : render(d + 1, base + i * strides[d], indent + 1)));
+    return `[${parts.join(',' + '\n'.repeat(shape.length - d - 1) + ' '.repeat(indent + 1))}]`;
+  };
   const indent = 'tensor('.length;
-  const render = (d: number, base: number): string => {
-    if (d === shape.length) return fmt(values[base]).padStart(width);
-    const parts = shownIndices(d).map((i) => (i === null ? '...' : render(d + 1, base + i * strides[d])));
-    const sep = d === shape.length - 1 ? ', ' : ',' + '\n'.repeat(shape.length - d - 1) + ' '.repeat(indent + d + 1);
-    return `[${parts.join(sep)}]`;
-  };
-  const body = shape.length === 0 ? fmt(values[0]) : render(0, 0);
-  const extras = [`shape=${fmtShape(shape)}`];
+  return shape.length === 0 ? fmt.format(values[0]) : render(0, 0, indent);
+}
+
+export function formatTensor(t: Tensor): string {
+  const extras = [`shape=${fmtShape(t.shape)}`];
   if (t.dtype !== 'float32') extras.push(`dtype=${t.dtype}`);
   if (t.device !== 'cpu') extras.push(`device=${t.device}`);
   if (t.node) extras.push(`grad_fn=<${t.node.op}>`);
   else if (t.requiresGrad) extras.push('requires_grad=True');
-  return `tensor(${body}, ${extras.join(', ')})`;
+  return `tensor(${formatValues(t)}, ${extras.join(', ')})`;
 }

@@ -9,6 +9,7 @@ import { add, cast } from '../ops/elementwise.ts';
 import { sumToShape } from '../ops/reduce.ts';
 import { contiguous } from '../ops/movement.ts';
 import { onesLike } from '../creation.ts';
+import { nonDifferentiableOrigin } from '../ops/define.ts';
 
 export interface BackwardOptions {
   /** Keep the graph so that backward() can run through it again. */
@@ -53,6 +54,13 @@ export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptio
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;
   if (!root.requiresGrad) {
+    const cut = nonDifferentiableOrigin(root);
+    if (cut !== undefined) {
+      throw new WedgeError(
+        `backward: tensor of shape ${fmtShape(root.shape)} does not require grad: the tensors that require grad ` +
+          `reach it only through ${cut}, which has no gradient`,
+      );
+    }
     throw new WedgeError(
       `backward: tensor of shape ${fmtShape(root.shape)} does not require grad and has no grad_fn ` +
         `(set requiresGrad on a leaf it depends on)`,

@@ -34,7 +34,9 @@ export function defineOp<A>(def: OpDef<A>): OpFn<A> {
   return (inputs, attrs) => {
     const out = def.forward(inputs, attrs);
     const backward = def.backward;
-    if (backward && isGradEnabled() && inputs.some((x) => x.requiresGrad)) {
+    if (!backward || !inputs.some((x) => x.requiresGrad)) {
+      noteNonDifferentiable(out, def.name, inputs);
+    } else if (isGradEnabled()) {
       const names = def.inputs[0] === '...' ? inputs.map((_, i) => `x.${i}`) : def.inputs;
       const saved: SavedContext<A> = { inputs, out, attrs };
       out.node = {
@@ -53,4 +55,23 @@ export function defineOp<A>(def: OpDef<A>): OpFn<A> {
 /** The output of a recorded op requires grad (bypasses the leaf-only setter checks). */
 function markRequiresGrad(t: Tensor): void {
   (t as unknown as { _requiresGrad: boolean })._requiresGrad = true;
+}
+
+/**
+ * Outputs that depend on tensors requiring grad only through an op without a gradient (argmax, a
+ * comparison, a cast to int), keyed to that op's name: backward() names it in its error.
+ */
+const cutBy = new WeakMap<Tensor, string>();
+
+/** The non-differentiable op that cut `t` off from the graph, if any. */
+export const nonDifferentiableOrigin = (t: Tensor): string | undefined => cutBy.get(t);
+
+/**
+ * Record that `out` was computed by `op` without a gradient: either `op` has none and one of its
+ * inputs requires grad, or an input was itself cut off earlier (the name is passed along).
+ */
+export function noteNonDifferentiable(out: Tensor, op: string, inputs: readonly Tensor[]): void {
+  if (!isGradEnabled() || out.requiresGrad) return;
+  const origin = inputs.some((x) => x.requiresGrad) ? op : inputs.map((x) => cutBy.get(x)).find((o) => o !== undefined);
+  if (origin !== undefined) cutBy.set(out, origin);
 }

@@ -43,7 +43,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.dtype === 'bool') throw new WedgeError(`matmul: not defined for bool tensors (a ${fmtShape(a.shape)})`);
   const a2 = a.ndim === 1 ? unsqueeze(a, 0) : a; // [K] → [1, K]
   const b2 = b.ndim === 1 ? unsqueeze(b, 1) : b; // [K] → [K, 1]
-  const batch = broadcastShapes('matmul', a2.shape.slice(0, -2), b2.shape.slice(0, -2));
+  const batch = matmulBatch(a, b, a2.shape.slice(0, -2), b2.shape.slice(0, -2));
   const M = a2.shape[a2.ndim - 2];
   const N = b2.shape[b2.ndim - 1];
   const out = bmmOf(expand(a2, [...batch, M, ka]), expand(b2, [...batch, kb, N]));
@@ -51,6 +51,21 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 1) return squeeze(out, -2);
   if (b.ndim === 1) return squeeze(out, -1);
   return out;
+}
+
+/** The broadcast batch shape; the error names both full shapes and the axis counted from the right. */
+function matmulBatch(a: Tensor, b: Tensor, batchA: readonly number[], batchB: readonly number[]): number[] {
+  const rank = Math.max(batchA.length, batchB.length);
+  for (let i = 1; i <= rank; i++) {
+    const da = batchA[batchA.length - i] ?? 1;
+    const db = batchB[batchB.length - i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new WedgeError(
+        `matmul: batch dims cannot broadcast: a ${fmtShape(a.shape)} vs b ${fmtShape(b.shape)} (axis ${-i - 2}: ${da} ≠ ${db})`,
+      );
+    }
+  }
+  return broadcastShapes('matmul', batchA, batchB);
 }
 
 /** Outer product of two vectors: [M] ⊗ [N] → [M, N]. Same as einsum('i,j->ij', a, b). */

@@ -5,7 +5,7 @@ import { WedgeError, fmtShape } from '../errors.ts';
 import { broadcastShapes, normalizeDim, normalizeDims, sameShape, sizeOf, type Shape } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from '../backend/dispatch.ts';
-import { defineOp } from './define.ts';
+import { defineOp, noteNonDifferentiable } from './define.ts';
 import { cast, div, eq, mul } from './elementwise.ts';
 import { expand, reshape } from './movement.ts';
 
@@ -98,6 +98,12 @@ export function min(x: Tensor, dim?: number | readonly number[], keepdim = false
 }
 
 function argReduce(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
+  const out = argReduceValues(op, x, dim, keepdim);
+  noteNonDifferentiable(out, op, [x]);
+  return out;
+}
+
+function argReduceValues(op: 'argmax' | 'argmin', x: Tensor, dim: number | undefined, keepdim: boolean): Tensor {
   if (dim === undefined) {
     checkNonEmpty(op, x, []);
     const flat = reshape(x, [x.size]);

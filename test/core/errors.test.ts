@@ -1,0 +1,201 @@
+// Exact error messages: each names the op, every full shape involved and the offending axis or
+// value, so that a user can fix the call from the message alone.
+import { describe, expect, it } from 'vitest';
+import {
+  WedgeError, tensor, zeros, ones, arange, add, matmul, where, cat, stack, einsum, gather, noGrad, gradcheck, randn,
+  Generator, type Tensor,
+} from '@wedge/core';
+
+/** The message `fn` throws, failing if it throws anything but a WedgeError or nothing at all. */
+function messageOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(WedgeError);
+    return (e as Error).message;
+  }
+  throw new Error('expected a WedgeError, but nothing was thrown');
+}
+
+const leaf = (shape: number[]): Tensor => ones(shape, { requiresGrad: true });
+
+describe('shape errors name the op, both full shapes and the axis', () => {
+  it('broadcasting binary ops', () => {
+    expect(messageOf(() => add(zeros([2, 3]), zeros([4])))).toBe('add: shapes cannot broadcast: [2, 3] vs [4] (axis -1: 3 ≠ 4)');
+    expect(messageOf(() => zeros([2, 3, 4]).mul(zeros([5, 3, 4])))).toBe(
+      'mul: shapes cannot broadcast: [2, 3, 4] vs [5, 3, 4] (axis -3: 2 ≠ 5)',
+    );
+    expect(messageOf(() => zeros([4, 4]).lt(zeros([3, 1])))).toBe('lt: shapes cannot broadcast: [4, 4] vs [3, 1] (axis -2: 4 ≠ 3)');
+    expect(messageOf(() => where(zeros([2]).gt(0), zeros([3]), 1))).toBe(
+      'where: shapes cannot broadcast: [2] vs [3] vs [] (axis -1: 2 ≠ 3)',
+    );
+  });
+
+  it('matmul: inner sizes, and batch dims that do not broadcast', () => {
+    expect(messageOf(() => matmul(zeros([32, 63, 64]), zeros([48, 16])))).toBe(
+      'matmul: inner sizes differ: a [32, 63, 64] vs b [48, 16] (64 ≠ 48)',
+    );
+    expect(messageOf(() => matmul(zeros([3]), zeros([4])))).toBe('matmul: inner sizes differ: a [3] vs b [4] (3 ≠ 4)');
+    expect(messageOf(() => matmul(zeros([2, 3, 4]), zeros([3, 4, 5])))).toBe(
+      'matmul: batch dims cannot broadcast: a [2, 3, 4] vs b [3, 4, 5] (axis -3: 2 ≠ 3)',
+    );
+    expect(messageOf(() => matmul(zeros([]), zeros([3])))).toBe('matmul: both operands need at least 1 dim: a [] vs b [3]');
+  });
+
+  it('reductions and movement name the dim and the shape', () => {
+    expect(messageOf(() => zeros([2, 3]).sum(2))).toBe('sum: dim 2 out of range [-2, 1] of a tensor of shape [2, 3]');
+    expect(messageOf(() => zeros([2, 3]).softmax(-3))).toBe('softmax: dim -3 out of range [-2, 1] of a tensor of shape [2, 3]');
+    expect(messageOf(() => zeros([2, 3]).sum([0, -2]))).toBe('sum: dim [0,-2] repeats an axis of shape [2, 3]');
+    expect(messageOf(() => zeros([2, 3]).permute(0, 0))).toBe('permute: dims [0, 0] are not a permutation of the 2 dims of [2, 3]');
+    expect(messageOf(() => zeros([2, 3]).expand(2, 4))).toBe('expand: size 3 cannot expand to 4 at dim 1 (input [2, 3], target [2, 4])');
+    expect(messageOf(() => zeros([5]).slice(0, 0, 5, 0))).toBe('slice: step must be a positive integer, got 0 (shape [5], dim 0)');
+    expect(messageOf(() => zeros([5]).split([2, 2]))).toBe('split: sizes [2, 2] must sum to 5, the size of dim 0 of [5]');
+  });
+
+  it('cat and stack name the tensors and the differing dim', () => {
+    expect(messageOf(() => cat([zeros([2, 3]), zeros([3, 3])], 1))).toBe(
+      'cat: sizes must match except in dim 1: tensor 0 [2, 3] vs tensor 1 [3, 3] (dim 0: 2 ≠ 3)',
+    );
+    expect(messageOf(() => cat([zeros([2, 3]), zeros([3])]))).toBe('cat: tensor 1 has 1 dims, tensor 0 has 2: [3] vs [2, 3]');
+    expect(messageOf(() => stack([zeros([2, 3]), zeros([3, 3])]))).toBe(
+      'stack: all tensors need the same shape: tensor 0 [2, 3] vs tensor 1 [3, 3]',
+    );
+  });
+
+  it('maskedFill refuses a mask that would widen the input', () => {
+    expect(messageOf(() => zeros([3]).maskedFill(zeros([2, 3]).gt(0), 1))).toBe(
+      "maskedFill: mask [2, 3] must broadcast to the input's shape [3], not widen it to [2, 3]",
+    );
+  });
+
+  it('einsum names the index with two sizes', () => {
+    expect(messageOf(() => einsum('ij,jk->ik', zeros([2, 3]), zeros([4, 5])))).toBe("einsum: index 'j' has size 3 and 4 in 'ij,jk->ik'");
+    expect(messageOf(() => einsum('ijk->i', zeros([2, 3])))).toBe("einsum: term 'ijk' does not fit operand 0 of shape [2, 3]");
+  });
+});
+
+describe('reshape and view', () => {
+  it('a reshape to the wrong number of elements names both shapes and the count', () => {
+    expect(messageOf(() => zeros([2, 3]).reshape(4, 2))).toBe('reshape: shape [4, 2] is invalid for input of shape [2, 3] (6 elements)');
+    expect(messageOf(() => zeros([2, 3]).reshape(4, -1))).toBe('reshape: shape [4, -1] is invalid for input of shape [2, 3] (6 elements)');
+    expect(messageOf(() => zeros([2, 3]).reshape(-1, -1))).toBe('reshape: invalid shape [-1, -1] for input of shape [2, 3]');
+  });
+
+  it('view on strides that cannot be viewed says so and points at reshape', () => {
+    expect(messageOf(() => zeros([2, 3]).transpose(0, 1).view(6))).toBe(
+      "view: shape [6] is not compatible with the input's size and strides (shape [3, 2], strides [1, 3]); " +
+        'use reshape() or contiguous() first',
+    );
+    expect(messageOf(() => zeros([4, 6]).slice(1, 0, 4).view(16))).toBe(
+      "view: shape [16] is not compatible with the input's size and strides (shape [4, 4], strides [6, 1]); " +
+        'use reshape() or contiguous() first',
+    );
+    // a uniformly strided slice (every other column of every row) is viewable: no error, no copy
+    const strided = zeros([4, 6]).slice(1, 0, undefined, 2);
+    expect(strided.view(12).strides).toEqual([2]);
+  });
+});
+
+describe('indices', () => {
+  it('an out-of-range id names the id, its position and the valid range', () => {
+    expect(messageOf(() => zeros([5, 3]).indexSelect(0, tensor([1, 7, 2], { dtype: 'int32' })))).toBe(
+      'indexSelect: index 7 at position [1] is out of range [0, 5) for dim 0 of [5, 3]',
+    );
+    expect(messageOf(() => gather(zeros([5, 3]), 1, tensor([[0], [1], [-1], [0], [0]], { dtype: 'int32' })))).toBe(
+      'gather: index -1 at position [2, 0] is out of range [0, 3) for dim 1 of [5, 3]',
+    );
+  });
+
+  it('indices must be int32', () => {
+    expect(messageOf(() => zeros([5, 3]).indexSelect(0, tensor([1, 2])))).toBe('indexSelect: index must be int32, got float32 [2]');
+  });
+});
+
+describe('autograd misuse', () => {
+  it('integer and bool tensors cannot ask for gradients', () => {
+    expect(messageOf(() => tensor([1, 2], { dtype: 'int32', requiresGrad: true }))).toBe(
+      'requiresGrad: only floating-point tensors can require gradients; this one is int32 [2]',
+    );
+    expect(messageOf(() => arange(6).reshape(2, 3).requiresGrad_())).toBe(
+      'requiresGrad: only floating-point tensors can require gradients; this one is int32 [2, 3]',
+    );
+    expect(messageOf(() => tensor([true], { requiresGrad: true }))).toBe(
+      'requiresGrad: only floating-point tensors can require gradients; this one is bool [1]',
+    );
+  });
+
+  it('backward on a tensor that needs no gradient', () => {
+    expect(messageOf(() => zeros([2]).sum().backward())).toBe(
+      'backward: tensor of shape [] does not require grad and has no grad_fn (set requiresGrad on a leaf it depends on)',
+    );
+    expect(messageOf(() => noGrad(() => leaf([2]).mul(2)).sum().backward())).toBe(
+      'backward: tensor of shape [] does not require grad and has no grad_fn (set requiresGrad on a leaf it depends on)',
+    );
+  });
+
+  it('backward through an op without a gradient names that op', () => {
+    const x = leaf([3]);
+    expect(messageOf(() => x.argmax().float().backward())).toBe(
+      'backward: tensor of shape [] does not require grad: the tensors that require grad reach it only through argmax, which has no gradient',
+    );
+    expect(messageOf(() => x.gt(0).sum().backward())).toBe(
+      'backward: tensor of shape [] does not require grad: the tensors that require grad reach it only through gt, which has no gradient',
+    );
+    expect(messageOf(() => x.mul(3).int().float().sum().backward())).toBe(
+      'backward: tensor of shape [] does not require grad: the tensors that require grad reach it only through cast, which has no gradient',
+    );
+  });
+
+  it('a second backward through a freed graph', () => {
+    const x = leaf([2]);
+    const y = x.exp().sum();
+    y.backward();
+    expect(messageOf(() => y.backward())).toBe(
+      'backward: trying to run backward through sum a second time, but its graph was freed; pass {retainGraph: true} to the first backward()',
+    );
+  });
+
+  it('a non-scalar backward without a gradient, and a gradient of the wrong shape', () => {
+    const y = leaf([2, 3]).mul(2);
+    expect(messageOf(() => y.backward())).toBe(
+      'backward: a gradient can be implied only for a one-element output; this one has shape [2, 3]: pass backward(gradient) with that shape',
+    );
+    expect(messageOf(() => y.backward(ones([3, 2])))).toBe("backward: gradient shape [3, 2] differs from the output's [2, 3]");
+  });
+
+  it('turning gradients off on a non-leaf points at detach()', () => {
+    const y = leaf([2]).mul(2);
+    expect(messageOf(() => (y.requiresGrad = false))).toBe(
+      'requiresGrad: cannot turn gradients off on a non-leaf tensor (made by mul); use detach()',
+    );
+  });
+
+  it('gradcheck names the input, the index and both values of a mismatch', () => {
+    const x = randn([2, 2], { dtype: 'float64', generator: new Generator(3) }).requiresGrad_();
+    const wrongSquare = (t: Tensor) => t.mul(t.detach()); // ∂/∂t drops half of 2t
+    expect(messageOf(() => gradcheck(wrongSquare, [x]))).toMatch(
+      /^gradcheck: gradient of input 0 \[2, 2\] at index \[0, 0\]: numeric -?[\d.e-]+, analytic -?[\d.e-]+ \(difference [\d.e-]+\)$/,
+    );
+    expect(messageOf(() => gradcheck((t) => t.mul(2), [ones([2], { requiresGrad: true })]))).toBe(
+      'gradcheck: input 0 [2] is float32; finite differences need float64',
+    );
+  });
+});
+
+describe('other misuse', () => {
+  it('item on a tensor with several elements', () => {
+    expect(messageOf(() => zeros([2]).item())).toBe('item: needs a tensor with one element, got shape [2] (2 elements)');
+  });
+  it('ragged nested arrays', () => {
+    expect(messageOf(() => tensor([[1, 2], [3]]))).toBe('tensor: ragged nested array at [1]: expected 2 entries, got 1');
+  });
+  it('float-only ops on integer tensors', () => {
+    expect(messageOf(() => arange(3).softmax(0))).toBe('softmax: needs a floating-point tensor, got int32 [3]');
+    expect(messageOf(() => arange(3).mean())).toBe('mean: needs a floating-point tensor, got int32 [3]; cast it first');
+  });
+  it('using a disposed tensor', () => {
+    const x = ones([2]);
+    x.dispose();
+    expect(messageOf(() => x.add(1))).toBe('add: an input tensor was disposed');
+  });
+});

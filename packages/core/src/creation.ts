@@ -114,10 +114,14 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
   if (!Number.isInteger(steps) || steps < 0) throw new WedgeError(`linspace: steps must be a non-negative integer, got ${steps}`);
   const dtype = opts.dtype ?? 'float32';
   const data = allocate(dtype, steps);
-  const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
-  // NOTE: PyTorch fills the second half backwards from `end`, so the last value is exactly `end`.
-  const half = Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) data[i] = i < half ? start + i * delta : end - (steps - 1 - i) * delta;
+  // NOTE: PyTorch fills the second half backwards from `end`, so the last value is exactly `end`,
+  // and computes in the output's precision: float32 rounds at each step (Math.fround) to match it.
+  const r = dtype === 'float32' ? Math.fround : (v: number) => v;
+  const [s, e] = [r(start), r(end)];
+  const delta = steps > 1 ? r(r(e - s) / (steps - 1)) : 0;
+  // a single step is `start` (the halves rule alone would give `end`)
+  const half = steps === 1 ? 1 : Math.floor(steps / 2);
+  for (let i = 0; i < steps; i++) data[i] = i < half ? r(s + r(delta * i)) : r(e - r(delta * (steps - 1 - i)));
   return finish(Tensor.fromArray(data, [steps], dtype), opts);
 }
 

@@ -128,11 +128,24 @@ for (const name of COMPARISONS) {
 function binary(name: string, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = operands(name, a, b);
   broadcastShapes(name, ta.shape, tb.shape); // checked here, before any kernel runs
-  let dtype = promoteTypes(ta.dtype, tb.dtype);
+  let dtype = resultType(ta, tb);
   if ((COMPARISONS as readonly string[]).includes(name)) dtype = 'bool';
   else if (name === 'div' && !isFloat(dtype)) dtype = 'float32'; // true division, as torch.div
   else if (dtype === 'bool' && name !== 'maximum' && name !== 'minimum') dtype = 'int32';
   return binaryOps[name]([ta, tb], { dtype });
+}
+
+const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 2 };
+
+/**
+ * PyTorch's result type: a 0-d operand (a wrapped number, or a tensor like `tensor(2.0)`) does
+ * not widen a dimensioned operand of the same or a lower category: float32 [3] + float64 0-d is
+ * float32; int32 [3] + float64 0-d is float64. Otherwise the wider dtype wins.
+ */
+function resultType(a: Tensor, b: Tensor): DType {
+  if ((a.ndim === 0) === (b.ndim === 0)) return promoteTypes(a.dtype, b.dtype);
+  const [dimensioned, zeroDim] = a.ndim === 0 ? [b, a] : [a, b];
+  return CATEGORY[zeroDim.dtype] > CATEGORY[dimensioned.dtype] ? zeroDim.dtype : dimensioned.dtype;
 }
 
 function checkTensor(op: string, x: unknown): asserts x is Tensor {
@@ -222,7 +235,7 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
   }
   const [ta, tb] = operands('where', a, b);
   broadcastShapes('where', condition.shape, ta.shape, tb.shape);
-  return whereOp([condition, ta, tb], { dtype: promoteTypes(ta.dtype, tb.dtype) });
+  return whereOp([condition, ta, tb], { dtype: resultType(ta, tb) });
 }
 
 /**

@@ -1,0 +1,69 @@
+// The gpu.js instance and how it was obtained: headless GL in Node (the native `gl` package plus an
+// X display), WebGL2 in a browser, or gpu.js's cpu mode (JavaScript loops; for tests without GL).
+import { GPU } from 'gpu.js';
+
+/** gpu.js modes this package runs in. 'cpu' runs the same kernels as JavaScript. */
+export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
+
+export interface GpuContext {
+  readonly gpu: GPU;
+  readonly mode: GpuMode;
+}
+
+export type ContextResult = { ok: true; context: GpuContext } | { ok: false; reason: string };
+
+const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+
+/** The mode to use when none is asked for: headless GL in Node, WebGL2 in a browser. */
+export const defaultMode = (): GpuMode => (isNode ? 'headlessgl' : 'webgl2');
+
+/**
+ * Why headless GL cannot run here, or null when it can. gpu.js would only say "not supported", so
+ * this loads `gl` itself (resolved from gpu.js's own location, as gpu.js does) to tell a missing
+ * native build from a missing display.
+ */
+export function headlessGlProblem(): string | null {
+  const moduleApi = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule?.('node:module') as
+    | { createRequire(path: string): NodeJS.Require }
+    | undefined;
+  if (!moduleApi) return 'this Node has no process.getBuiltinModule (needs Node ≥ 20.16)';
+  let getContext: (w: number, h: number, opts?: object) => WebGLRenderingContext | null;
+  try {
+    const fromHere = moduleApi.createRequire(import.meta.url);
+    const fromGpuJs = moduleApi.createRequire(fromHere.resolve('gpu.js'));
+    getContext = fromGpuJs('gl') as typeof getContext;
+  } catch (e) {
+    return `the native 'gl' package is not built (${firstLine(e)})`;
+  }
+  const gl = getContext(1, 1);
+  if (!gl) {
+    const display = process.env.DISPLAY;
+    return display ? `headless GL could not open a context on DISPLAY=${display}` : 'headless GL needs an X display and DISPLAY is not set';
+  }
+  const hasFloat = gl.getExtension('OES_texture_float') !== null;
+  (gl.getExtension('STACKGL_destroy_context') as { destroy(): void } | null)?.destroy();
+  return hasFloat ? null : 'the GL context lacks OES_texture_float (float textures)';
+}
+
+const firstLine = (e: unknown): string => String(e instanceof Error ? e.message : e).split('\n')[0];
+
+/**
+ * A gpu.js instance in `mode`, or the reason there cannot be one.
+ * @example const r = createGpuContext('cpu'); if (r.ok) r.context.gpu.createKernel(...)
+ */
+export function createGpuContext(mode: GpuMode = defaultMode()): ContextResult {
+  if (mode === 'headlessgl') {
+    if (!isNode) return { ok: false, reason: "mode 'headlessgl' needs Node" };
+    const problem = headlessGlProblem();
+    if (problem) return { ok: false, reason: problem };
+  } else if (mode === 'webgl2' && !GPU.isWebGL2Supported) {
+    return { ok: false, reason: 'this environment has no WebGL2' };
+  } else if (mode === 'webgl' && !GPU.isWebGLSupported) {
+    return { ok: false, reason: 'this environment has no WebGL' };
+  }
+  try {
+    return { ok: true, context: { gpu: new GPU({ mode }), mode } };
+  } catch (e) {
+    return { ok: false, reason: `gpu.js could not start in mode '${mode}': ${firstLine(e)}` };
+  }
+}

@@ -1,0 +1,66 @@
+// @wedge/gpu: a GPU backend for Wedge through gpu.js. useGpu() makes it the active backend; tensors
+// then stay on the GPU between kernels, and every kernel it lacks runs on the CPU reference.
+import { registerBackend, setBackend, getBackend } from '@wedge/core';
+import { GPU_BACKEND, makeGpuBackend } from './backend.ts';
+import { createGpuContext, defaultMode, type GpuMode } from './context.ts';
+import { DEFAULT_POLICY, type GpuPolicy } from './policy.ts';
+import { KernelRunner } from './runtime.ts';
+
+export { GpuStorage, gpuMemory, type GpuMemoryInfo } from './storage.ts';
+export { type GpuMode, headlessGlProblem } from './context.ts';
+export { type GpuPolicy, DEFAULT_POLICY } from './policy.ts';
+export { GPU_BACKEND } from './backend.ts';
+export { gramDetScoreReference, type GramDetAttrs } from './kernels/gram_det.ts';
+
+export interface UseGpuOptions extends Partial<GpuPolicy> {
+  /** gpu.js mode: 'headlessgl' in Node and 'webgl2' in a browser by default; 'cpu' runs the kernels as JS. */
+  mode?: GpuMode;
+  /** Do not print the one-line notice when no GL context can be had. */
+  quiet?: boolean;
+}
+
+let runner: KernelRunner | null = null;
+
+/** The one line printed when the GPU cannot be used, with the fix. */
+export function noGpuMessage(reason: string): string {
+  return (
+    `[wedge/gpu] no GL context (${reason}); staying on the CPU backend. ` +
+    `Fix: run scripts/setup-gpu.sh once, then run under \`xvfb-run -a\`.`
+  );
+}
+
+/**
+ * Make the GPU backend active. Returns false, prints one line saying why and how to fix it, and
+ * keeps the current backend when no GL context can be had (no `gl` build, no X display).
+ * Calling it again with the same mode only updates the policy.
+ * @example
+ * if (useGpu()) console.log('training on', gpuInfo()?.mode);
+ * useGpu({ mode: 'cpu', cpuHandoffSize: 0 }); // every lowered kernel through gpu.js's JS path
+ */
+export function useGpu(options: UseGpuOptions = {}): boolean {
+  const mode = options.mode ?? defaultMode();
+  const policy: GpuPolicy = { cpuHandoffSize: options.cpuHandoffSize ?? DEFAULT_POLICY.cpuHandoffSize };
+  if (runner === null || runner.context.mode !== mode) {
+    const made = createGpuContext(mode);
+    if (!made.ok) {
+      if (!options.quiet) console.warn(noGpuMessage(made.reason));
+      return false;
+    }
+    runner = new KernelRunner(made.context);
+  }
+  registerBackend(makeGpuBackend(runner, policy));
+  setBackend(GPU_BACKEND);
+  return true;
+}
+
+/** What the GPU backend is running on and how much it has done, or null before useGpu(). */
+export function gpuInfo(): { mode: GpuMode; active: boolean; compiledKernels: number; compiles: number; launches: number } | null {
+  if (runner === null) return null;
+  return {
+    mode: runner.context.mode,
+    active: getBackend().name === GPU_BACKEND,
+    compiledKernels: runner.cacheSize,
+    compiles: runner.compiles,
+    launches: runner.launches,
+  };
+}

@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor.ts';
 import { withGradMode } from './grad_mode.ts';
 import { add, cast } from '../ops/elementwise.ts';
 import { sumToShape } from '../ops/reduce.ts';
-import { contiguous } from '../ops/movement.ts';
+import { clone } from '../ops/movement.ts';
 import { onesLike } from '../creation.ts';
 import { nonDifferentiableOrigin } from '../ops/define.ts';
 
@@ -44,9 +44,14 @@ export function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-/** Accumulate `g` into `t.grad` (PyTorch's AccumulateGrad). */
+/**
+ * Accumulate `g` into `t.grad` (PyTorch's AccumulateGrad).
+ * NOTE: the first gradient is copied: ops pass gOut through unchanged (add, expand, reshape), so
+ * without the copy two leaves' grads, or a grad and the caller's `gradient`, would share storage,
+ * and an in-place update of one (gradient clipping) would change the other.
+ */
 function accumulate(t: Tensor, g: Tensor, keepGraph: boolean): void {
-  const stored = keepGraph ? g : contiguous(g.detach());
+  const stored = keepGraph ? g : clone(g.detach());
   t.grad = t.grad === null ? stored : add(t.grad, stored);
 }
 

@@ -45,6 +45,74 @@ export function stridedOffsets(t: Tensor): Int32Array | null {
   }
 }
 
+// ---- strided iteration --------------------------------------------------------------------------
+// NOTE: a fast path. Rather than a storage index per element (stridedOffsets), kernels walk their
+// operands row by row: dims of size 1 are dropped and neighbouring dims merged wherever every
+// operand steps through them as one, so that a broadcast [B, H, T, 1] ⊙ [B, H, 1, T] becomes rows
+// of T elements with one stride each, and a contiguous operand becomes a single row.
+
+/** Shape and per-operand strides with size-1 dims dropped and mergeable neighbours merged. */
+function collapse(shape: readonly number[], stridesOf: readonly (readonly number[])[]): { dims: number[]; strides: number[][] } {
+  const dims: number[] = [];
+  const strides: number[][] = stridesOf.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue;
+    const last = dims.length - 1;
+    // dim d continues the previous kept dim when, for every operand, stride[prev] = stride[d]·shape[d]
+    if (last >= 0 && stridesOf.every((st, k) => strides[k][last] === st[d] * shape[d])) {
+      dims[last] *= shape[d];
+      stridesOf.forEach((st, k) => (strides[k][last] = st[d]));
+    } else {
+      dims.push(shape[d]);
+      stridesOf.forEach((st, k) => strides[k].push(st[d]));
+    }
+  }
+  if (dims.length === 0) {
+    dims.push(1);
+    strides.forEach((st) => st.push(0));
+  }
+  return { dims, strides };
+}
+
+/** Storage offset of the start of every row (all dims but the last) of a collapsed view. */
+function rowStarts(dims: readonly number[], strides: readonly number[], offset: number): Int32Array {
+  const nd = dims.length - 1;
+  let rows = 1;
+  for (let d = 0; d < nd; d++) rows *= dims[d];
+  const out = new Int32Array(rows);
+  const idx = new Array<number>(nd).fill(0);
+  let base = offset;
+  for (let r = 0; r < rows; r++) {
+    out[r] = base;
+    for (let d = nd - 1; d >= 0; d--) {
+      base += strides[d];
+      if (++idx[d] < dims[d]) break;
+      base -= strides[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** Rows of a same-shape group of views: row length, per-operand row starts and in-row strides. */
+interface Rows {
+  /** Elements per row. */
+  n: number;
+  /** starts[k][r]: storage offset of row r of operand k. */
+  starts: Int32Array[];
+  /** steps[k]: operand k's stride along a row. */
+  steps: number[];
+}
+
+function rowsOf(views: readonly Tensor[]): Rows {
+  const { dims, strides } = collapse(views[0].shape, views.map((v) => v.strides));
+  return {
+    n: dims[dims.length - 1],
+    starts: views.map((v, k) => rowStarts(dims, strides[k], v.offset)),
+    steps: strides.map((st) => st[st.length - 1]),
+  };
+}
+
 // ---- elementwise --------------------------------------------------------------------------------
 
 /** Scalar functions of the unary kernels (names match ops/elementwise.ts). */
@@ -84,18 +152,19 @@ export const BINARY_FNS: Record<string, (a: number, b: number) => number> = {
 function unaryKernel(name: string): Kernel {
   const f = UNARY_FNS[name];
   return ([x], { dtype }: { dtype: DType }) => {
-    const n = x.size;
-    const out = allocate(dtype, n);
-    const src = dataOf(x);
-    const offs = stridedOffsets(x);
+    const out = allocate(dtype, x.size);
+    const X = dataOf(x);
+    const { n, starts: [rx], steps: [sx] } = rowsOf([x]);
     const toBool = dtype === 'bool';
-    if (offs === null) {
-      const o = x.offset;
-      if (toBool) for (let i = 0; i < n; i++) out[i] = src[o + i] !== 0 ? 1 : 0;
-      else for (let i = 0; i < n; i++) out[i] = f(src[o + i]);
-    } else {
-      if (toBool) for (let i = 0; i < n; i++) out[i] = src[offs[i]] !== 0 ? 1 : 0;
-      else for (let i = 0; i < n; i++) out[i] = f(src[offs[i]]);
+    let p = 0;
+    for (let r = 0; r < rx.length; r++) {
+      let ix = rx[r];
+      // NOTE: neg/cast/exp get loops of their own: a call through `f` per element costs ~3× on V8
+      if (toBool) for (let j = 0; j < n; j++, ix += sx) out[p++] = X[ix] !== 0 ? 1 : 0;
+      else if (name === 'neg') for (let j = 0; j < n; j++, ix += sx) out[p++] = -X[ix];
+      else if (name === 'cast') for (let j = 0; j < n; j++, ix += sx) out[p++] = X[ix];
+      else if (name === 'exp') for (let j = 0; j < n; j++, ix += sx) out[p++] = Math.exp(X[ix]);
+      else for (let j = 0; j < n; j++, ix += sx) out[p++] = f(X[ix]);
     }
     return cpuTensor(out, x.shape, dtype);
   };
@@ -108,61 +177,64 @@ function unaryKernel(name: string): Kernel {
 function binaryKernel(name: string): Kernel {
   const f = BINARY_FNS[name];
   return ([a, b], { dtype }: { dtype: DType }) => {
-    const n = a.size;
-    const out = allocate(dtype, n);
+    const out = allocate(dtype, a.size);
     const A = dataOf(a);
     const B = dataOf(b);
-    const oa = stridedOffsets(a);
-    const ob = stridedOffsets(b);
-    if (oa === null && ob === null) {
-      const pa = a.offset;
-      const pb = b.offset;
-      switch (name) {
-        case 'add': for (let i = 0; i < n; i++) out[i] = A[pa + i] + B[pb + i]; break;
-        case 'sub': for (let i = 0; i < n; i++) out[i] = A[pa + i] - B[pb + i]; break;
-        case 'mul': for (let i = 0; i < n; i++) out[i] = A[pa + i] * B[pb + i]; break;
-        case 'div': for (let i = 0; i < n; i++) out[i] = A[pa + i] / B[pb + i]; break;
-        default: for (let i = 0; i < n; i++) out[i] = f(A[pa + i], B[pb + i]);
-      }
-    } else {
-      const ia = oa ?? identityOffsets(n, a.offset);
-      const ib = ob ?? identityOffsets(n, b.offset);
-      switch (name) {
-        case 'add': for (let i = 0; i < n; i++) out[i] = A[ia[i]] + B[ib[i]]; break;
-        case 'sub': for (let i = 0; i < n; i++) out[i] = A[ia[i]] - B[ib[i]]; break;
-        case 'mul': for (let i = 0; i < n; i++) out[i] = A[ia[i]] * B[ib[i]]; break;
-        case 'div': for (let i = 0; i < n; i++) out[i] = A[ia[i]] / B[ib[i]]; break;
-        default: for (let i = 0; i < n; i++) out[i] = f(A[ia[i]], B[ib[i]]);
+    const { n, starts: [ra, rb], steps: [sa, sb] } = rowsOf([a, b]);
+    // x² (pow by a broadcast 2) is common enough to deserve the multiply
+    const square = name === 'pow' && sb === 0 && B[rb[0]] === 2;
+    let p = 0;
+    for (let r = 0; r < ra.length; r++) {
+      let ia = ra[r];
+      let ib = rb[r];
+      switch (square ? 'square' : name) {
+        case 'add': for (let j = 0; j < n; j++, ia += sa, ib += sb) out[p++] = A[ia] + B[ib]; break;
+        case 'sub': for (let j = 0; j < n; j++, ia += sa, ib += sb) out[p++] = A[ia] - B[ib]; break;
+        case 'mul': for (let j = 0; j < n; j++, ia += sa, ib += sb) out[p++] = A[ia] * B[ib]; break;
+        case 'div': for (let j = 0; j < n; j++, ia += sa, ib += sb) out[p++] = A[ia] / B[ib]; break;
+        case 'square': for (let j = 0; j < n; j++, ia += sa) out[p++] = A[ia] * A[ia]; break;
+        default: for (let j = 0; j < n; j++, ia += sa, ib += sb) out[p++] = f(A[ia], B[ib]);
       }
     }
     return cpuTensor(out, a.shape, dtype);
   };
 }
 
-function identityOffsets(n: number, offset: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) out[i] = offset + i;
-  return out;
-}
-
 /** Storage indices of `t`, contiguous or not. */
-const offsetsOf = (t: Tensor): Int32Array => stridedOffsets(t) ?? identityOffsets(t.size, t.offset);
+const offsetsOf = (t: Tensor): Int32Array => {
+  const offs = stridedOffsets(t);
+  if (offs !== null) return offs;
+  const out = new Int32Array(t.size);
+  for (let i = 0; i < out.length; i++) out[i] = t.offset + i;
+  return out;
+};
 
 const where: Kernel = ([cond, a, b], { dtype }: { dtype: DType }) => {
-  const n = a.size;
-  const out = allocate(dtype, n);
+  const out = allocate(dtype, a.size);
   const C = dataOf(cond), A = dataOf(a), B = dataOf(b);
-  const ic = offsetsOf(cond), ia = offsetsOf(a), ib = offsetsOf(b);
-  for (let i = 0; i < n; i++) out[i] = C[ic[i]] !== 0 ? A[ia[i]] : B[ib[i]];
+  const { n, starts: [rc, ra, rb], steps: [sc, sa, sb] } = rowsOf([cond, a, b]);
+  let p = 0;
+  for (let r = 0; r < rc.length; r++) {
+    let ic = rc[r], ia = ra[r], ib = rb[r];
+    for (let j = 0; j < n; j++, ic += sc, ia += sa, ib += sb) out[p++] = C[ic] !== 0 ? A[ia] : B[ib];
+  }
   return cpuTensor(out, a.shape, dtype);
 };
 
+/** Copy `src`'s elements, in row-major order, into the storage positions of the view `dst`. */
+function copyStrided(dst: Tensor, src: Tensor): void {
+  const D = dataOf(dst), S = dataOf(src);
+  const { n, starts: [rd, rs], steps: [sd, ss] } = rowsOf([dst, src]);
+  for (let r = 0; r < rd.length; r++) {
+    let id = rd[r], is = rs[r];
+    for (let j = 0; j < n; j++, id += sd, is += ss) D[id] = S[is];
+  }
+}
+
 const contiguous: Kernel = ([x]) => {
   const out = allocate(x.dtype, x.size);
-  const src = dataOf(x);
-  const offs = stridedOffsets(x);
-  if (offs === null) out.set(src.subarray(x.offset, x.offset + x.size));
-  else for (let i = 0; i < out.length; i++) out[i] = src[offs[i]];
+  if (x.isContiguous()) out.set(dataOf(x).subarray(x.offset, x.offset + x.size));
+  else copyStrided(cpuTensor(out, x.shape, x.dtype), x);
   return cpuTensor(out, x.shape, x.dtype);
 };
 
@@ -170,27 +242,39 @@ const contiguous: Kernel = ([x]) => {
 
 /**
  * Reduce `x` over `dims` (sorted, normalised): the output drops those dims. The input is viewed
- * with the reduced dims moved last, so each output element reduces one run of `inner` offsets.
+ * with the reduced dims moved last, so each output element reduces one block of `inner` elements;
+ * the block is walked row by row (see rowsOf), and `sum` has a loop of its own.
  */
 function reduceKernel(
   init: number,
   step: (acc: number, v: number, k: number) => number,
   finish: (acc: number, inner: number) => number = (acc) => acc,
+  isSum = false,
 ): Kernel {
   return ([x], { dims, dtype }: { dims: readonly number[]; dtype: DType }) => {
     const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
-    const order = [...kept, ...dims];
-    const view = new Tensor(x.storage, order.map((i) => x.shape[i]), order.map((i) => x.strides[i]), x.offset);
     const outShape = kept.map((i) => x.shape[i]);
     const outer = sizeOf(outShape);
     const inner = sizeOf(dims.map((i) => x.shape[i]));
     const src = dataOf(x);
-    const offs = offsetsOf(view);
     const out = allocate(dtype, outer);
+    // where each output's block starts, and the block's own rows (relative to that start)
+    const outerStarts = rowStarts([...outShape, 1], [...kept.map((i) => x.strides[i]), 0], x.offset);
+    const block = new Tensor(x.storage, dims.map((i) => x.shape[i]), dims.map((i) => x.strides[i]), 0);
+    const { n, starts: [blockRows], steps: [sk] } = rowsOf([block]);
     for (let j = 0; j < outer; j++) {
+      const base = outerStarts[j];
       let acc = init;
-      const base = j * inner;
-      for (let k = 0; k < inner; k++) acc = step(acc, src[offs[base + k]], k);
+      if (isSum) {
+        for (let r = 0; r < blockRows.length; r++) {
+          for (let k = 0, i = base + blockRows[r]; k < n; k++, i += sk) acc += src[i];
+        }
+      } else {
+        let k = 0;
+        for (let r = 0; r < blockRows.length; r++) {
+          for (let c = 0, i = base + blockRows[r]; c < n; c++, i += sk) acc = step(acc, src[i], k++);
+        }
+      }
       out[j] = finish(acc, inner);
     }
     return cpuTensor(out, outShape, dtype);
@@ -234,31 +318,38 @@ const nanMin = (acc: number, v: number): number => (v < acc || v !== v ? v : acc
 function softmaxKernel(log: boolean): Kernel {
   return ([x], { dim }: { dim: number }) => {
     const order = [...x.shape.map((_, i) => i).filter((i) => i !== dim), dim];
-    const view = new Tensor(x.storage, order.map((i) => x.shape[i]), order.map((i) => x.strides[i]), x.offset);
     const n = x.shape[dim];
     const rows = n === 0 ? 0 : x.size / n;
     const src = dataOf(x);
-    const offs = offsetsOf(view);
+    const step = x.strides[dim];
+    const others = order.slice(0, -1);
+    const starts = rowStarts([...others.map((i) => x.shape[i]), 1], [...others.map((i) => x.strides[i]), 0], x.offset);
     const tmp = new Float64Array(n);
-    const res = allocate(x.dtype, x.size); // in `view` order, permuted back below
+    const res = allocate(x.dtype, x.size); // in `order`, permuted back below
     for (let r = 0; r < rows; r++) {
       const base = r * n;
       let max = -Infinity;
-      for (let k = 0; k < n; k++) {
-        const v = src[offs[base + k]];
+      for (let k = 0, i = starts[r]; k < n; k++, i += step) {
+        const v = src[i];
         tmp[k] = v;
         if (v > max || v !== v) max = v;
       }
       let sum = 0;
-      for (let k = 0; k < n; k++) sum += Math.exp(tmp[k] - max);
+      for (let k = 0; k < n; k++) {
+        // NOTE: e^(x−max) is kept so that each exp is taken once, and a masked −∞ (half of a causal
+        // attention row) gives its exact 0 without calling exp (max = −∞ still goes through: NaN)
+        const e = tmp[k] === -Infinity && max !== -Infinity ? 0 : Math.exp(tmp[k] - max);
+        sum += e;
+        if (!log) tmp[k] = e;
+      }
       if (log) {
         const lse = Math.log(sum);
         for (let k = 0; k < n; k++) res[base + k] = tmp[k] - max - lse;
       } else {
-        for (let k = 0; k < n; k++) res[base + k] = Math.exp(tmp[k] - max) / sum;
+        for (let k = 0; k < n; k++) res[base + k] = tmp[k] / sum;
       }
     }
-    return permuteBack(res, view.shape, order, x.shape, x.dtype);
+    return permuteBack(res, order.map((i) => x.shape[i]), order, x.shape, x.dtype);
   };
 }
 
@@ -383,11 +474,7 @@ const sliceScatter: Kernel = ([src], { shape, dim, start, step }: { shape: numbe
   const strides = contiguousStrides(shape);
   const viewStrides = [...strides];
   viewStrides[dim] *= step;
-  const target = new Tensor(new CpuStorage(out, src.dtype), [...src.shape], viewStrides, start * strides[dim]);
-  const to = offsetsOf(target);
-  const from = offsetsOf(src);
-  const s = dataOf(src);
-  for (let i = 0; i < to.length; i++) out[to[i]] = s[from[i]];
+  copyStrided(new Tensor(new CpuStorage(out, src.dtype), [...src.shape], viewStrides, start * strides[dim]), src);
   return cpuTensor(out, shape, src.dtype);
 };
 
@@ -395,7 +482,7 @@ const kernels: Record<string, Kernel> = {
   where,
   contiguous,
   matmul: matmulKernel,
-  sum: reduceKernel(0, (acc, v) => acc + v),
+  sum: reduceKernel(0, (acc, v) => acc + v, undefined, true),
   max: reduceKernel(-Infinity, nanMax),
   min: reduceKernel(Infinity, nanMin),
   argmax: argReduce((v, best) => v > best),

@@ -139,6 +139,46 @@ export function expectParity(
   }
 }
 
+/** float32 unit roundoff. */
+export const U32 = 2 ** -24;
+
+/**
+ * Parity of a bilinear computation (matmul and the sums in its gradients) against the float32
+ * summation bound: |gpu − cpu| ≤ (terms + 2)·2⁻²⁴·Σ|products| per element, where Σ|products| is the
+ * same computation on the CPU with |inputs| and |cotangent|. `terms` bounds how many products any
+ * output (or gradient) element sums, so the bound holds whatever order the GPU adds in.
+ */
+export function expectBoundedParity(label: string, inputs: readonly Tensor[], fn: (...xs: Tensor[]) => Tensor, terms: number): void {
+  const run = (backend: string, abs: boolean): { out: Tensor; grads: Tensor[] } => {
+    setBackend(backend);
+    const xs = leaves(abs ? inputs.map((x) => x.abs()) : inputs);
+    const out = fn(...xs);
+    let cotangent = uniform([...out.shape], -1, 1, { generator: new Generator(7) });
+    if (abs) cotangent = cotangent.abs();
+    out.mul(cotangent).sum().backward();
+    return { out, grads: xs.map((x) => x.grad!) };
+  };
+  const want = run('cpu', false);
+  const mag = run('cpu', true);
+  const got = run(GPU_BACKEND, false);
+  const within = (name: string, g: Tensor, w: Tensor, m: Tensor): void => {
+    if (g.size > 0 && g.device !== 'gpu') throw new Error(`${label}: ${name} is on '${g.device}', expected the GPU to compute it`);
+    const [gv, wv, mv] = [g.data(), w.data(), m.data()];
+    for (let i = 0; i < wv.length; i++) {
+      const bound = (terms + 2) * U32 * mv[i] + 1e-30;
+      if (!(Math.abs(gv[i] - wv[i]) <= bound)) {
+        throw new Error(`${label}: ${name}[${i}] = ${gv[i]} on the GPU, ${wv[i]} on the CPU: off by ${Math.abs(gv[i] - wv[i])} > bound ${bound}`);
+      }
+    }
+  };
+  try {
+    within('output', got.out, want.out, mag.out);
+    want.grads.forEach((w, i) => within(`gradient of input ${i}`, got.grads[i], w, mag.grads[i]));
+  } finally {
+    setBackend(GPU_BACKEND);
+  }
+}
+
 /** Texture-packing boundaries: gpu.js packs outputs into near-square textures and uploads 4 per texel. */
 export const PACKING_SIZES = [1, 2, 3, 4, 5, 7, 16, 17, 63, 64, 65, 127, 129];
 export const dimArb: Arbitrary<number> = fc.oneof(fc.constantFrom(...PACKING_SIZES), fc.integer({ min: 1, max: 9 }));

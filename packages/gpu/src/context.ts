@@ -27,7 +27,7 @@ export function headlessGlProblem(): string | null {
     | { createRequire(path: string): NodeJS.Require }
     | undefined;
   if (!moduleApi) return 'this Node has no process.getBuiltinModule (needs Node ≥ 20.16)';
-  let getContext: (w: number, h: number, opts?: object) => WebGLRenderingContext | null;
+  let getContext: (w: number, h: number, opts?: object) => HeadlessGl | null;
   try {
     const fromHere = moduleApi.createRequire(import.meta.url);
     const fromGpuJs = moduleApi.createRequire(fromHere.resolve('gpu.js'));
@@ -43,6 +43,11 @@ export function headlessGlProblem(): string | null {
   const hasFloat = gl.getExtension('OES_texture_float') !== null;
   (gl.getExtension('STACKGL_destroy_context') as { destroy(): void } | null)?.destroy();
   return hasFloat ? null : 'the GL context lacks OES_texture_float (float textures)';
+}
+
+/** The part of a headless-gl context this file touches. */
+interface HeadlessGl {
+  getExtension(name: string): unknown;
 }
 
 const firstLine = (e: unknown): string => String(e instanceof Error ? e.message : e).split('\n')[0];

@@ -83,6 +83,7 @@ const OPS: Record<string, Impl> = {
   mean: ([x], a) => mean(x, ...reduceArgs(a)),
   max: ([x], a) => max(x, ...reduceArgs(a)),
   min: ([x], a) => min(x, ...reduceArgs(a)),
+  maxDimValues: ([x], a) => max(x, ...reduceArgs(a)),
   argmax: ([x], a) => argmax(x, a.dim ?? undefined, a.keepdim ?? false),
   argmin: ([x], a) => argmin(x, a.dim ?? undefined, a.keepdim ?? false),
   reshape: ([x], a) => reshape(x, a.shape),

@@ -35,9 +35,10 @@ const BINARY: Record<string, BinaryGrads> = {
   sub: (gOut) => ({ a: () => gOut, b: () => neg(gOut) }),
   mul: (gOut, a, b) => ({ a: () => mul(gOut, b), b: () => mul(gOut, a) }),
   div: (gOut, _a, b, out) => ({ a: () => div(gOut, b), b: () => neg(div(mul(gOut, out), b)) }), // −a/b²
-  // d aᵇ/da = b·aᵇ⁻¹;  d aᵇ/db = aᵇ·ln a, taken as 0 where a = 0 and b ≥ 0 (as PyTorch does)
+  // d aᵇ/da = b·aᵇ⁻¹, taken as 0 where b = 0 (a⁰ = 1 is flat even at a = 0, where 0·0⁻¹ is NaN);
+  // d aᵇ/db = aᵇ·ln a, taken as 0 where a = 0 and b ≥ 0 (both as PyTorch does)
   pow: (gOut, a, b, out) => ({
-    a: () => mul(gOut, mul(b, pow(a, sub(b, 1)))),
+    a: () => where(eq(b, 0), 0, mul(gOut, mul(b, pow(a, sub(b, 1))))),
     b: () => where(logicalAnd(eq(a, 0), ge(b, 0)), 0, mul(gOut, mul(out, log(a)))),
   }),
   // ties split the gradient in half, as PyTorch does

@@ -6,7 +6,7 @@ import { broadcastShapes, normalizeDim, normalizeDims, sameShape, sizeOf, type S
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from '../backend/dispatch.ts';
 import { defineOp, noteNonDifferentiable } from './define.ts';
-import { cast, div, eq, mul } from './elementwise.ts';
+import { add, cast, div, eq, mul, ne } from './elementwise.ts';
 import { expand, reshape } from './movement.ts';
 
 interface ReduceAttrs {
@@ -35,6 +35,9 @@ const sumOp = defineOp<ReduceAttrs>({
   backward: (gOut, { inputs: [x], attrs }) => ({ x: () => spread(gOut, x, attrs.dims) }), // ∂Σx/∂xᵢ = 1
 });
 
+/** a ∧ b for bool tensors. */
+const bothTrue = (a: Tensor, b: Tensor): Tensor => cast(mul(a, b), 'bool');
+
 /** Max/min send the gradient to the extreme elements, split evenly among ties (as torch.amax). */
 function extremeOp(name: 'max' | 'min') {
   return defineOp<ReduceAttrs>({
@@ -43,7 +46,10 @@ function extremeOp(name: 'max' | 'min') {
     forward: ([x], attrs) => reduceForward(name, x, attrs),
     backward: (gOut, { inputs: [x], out, attrs }) => ({
       x: () => {
-        const hit = cast(eq(x, spread(out, x, attrs.dims)), x.dtype);
+        // the extreme may be NaN (NaN wins the forward): then the NaN elements get the gradient,
+        // as torch.max() and torch.max(dim) send it there, rather than 0/0 everywhere
+        const extreme = spread(out, x, attrs.dims);
+        const hit = add(cast(eq(x, extreme), x.dtype), cast(bothTrue(ne(x, x), ne(extreme, extreme)), x.dtype));
         const count = sumOp([hit], { ...attrs, keepdim: true });
         return mul(spread(gOut, x, attrs.dims), div(hit, count));
       },

@@ -94,3 +94,37 @@ describe('kernels read strided views as they read contiguous copies', () => {
     });
   }
 });
+
+/** Ops whose backward kernels (sliceScatter, indexAdd, scatterAdd, sum's expand, softmax's) read gOut. */
+const BACKWARDS: [string, (x: Tensor) => Tensor][] = [
+  ['slice (sliceScatter)', (x) => x.slice(0, 1, undefined, 2)],
+  ['indexSelect (indexAdd)', (x) => indexSelect(x, 0, tensor([0, 0, x.shape[0] - 1], { dtype: 'int32' }))],
+  ['gather (scatterAdd)', (x) => gather(x, -1, lastThenFirst(x.shape))],
+  ['softmax', (x) => softmax(x, -1)],
+  ['matmul', (x) => (x.ndim >= 2 ? matmul(x.mT, x) : mul(x, x))],
+  ['exp', exp],
+];
+
+describe('backward kernels read a strided gradient as they read a contiguous one', () => {
+  for (const [name, op] of BACKWARDS) {
+    it(name, () => {
+      fc.assert(
+        fc.property(stridedView(), ({ view, how }) => {
+          // the view's values serve as the input; a strided view of the same shape as the output is gOut
+          const gradOf = (gOut: (y: Tensor) => Tensor): number[] => {
+            const x = view.contiguous().requiresGrad_();
+            const y = op(x);
+            y.backward(gOut(y));
+            return Array.from(x.grad!.data());
+          };
+          const stridedGrad = (y: Tensor): Tensor => {
+            const g = cast(tensor(Array.from({ length: y.size }, (_, i) => (i % 7) - 3)), y.dtype).reshape([...y.shape].reverse());
+            return g.permute(y.shape.map((_, i) => y.ndim - 1 - i)); // a transposed view, not contiguous
+          };
+          expect(gradOf(stridedGrad), `${name} of ${how}`).toEqual(gradOf((y) => stridedGrad(y).contiguous()));
+        }),
+        { numRuns: 20, seed: 13 },
+      );
+    });
+  }
+});

@@ -23,19 +23,9 @@ export const defaultMode = (): GpuMode => (isNode ? 'headlessgl' : 'webgl2');
  * native build from a missing display.
  */
 export function headlessGlProblem(): string | null {
-  const moduleApi = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule?.('node:module') as
-    | { createRequire(path: string): NodeJS.Require }
-    | undefined;
-  if (!moduleApi) return 'this Node has no process.getBuiltinModule (needs Node ≥ 20.16)';
-  let getContext: (w: number, h: number, opts?: object) => HeadlessGl | null;
-  try {
-    const fromHere = moduleApi.createRequire(import.meta.url);
-    const fromGpuJs = moduleApi.createRequire(fromHere.resolve('gpu.js'));
-    getContext = fromGpuJs('gl') as typeof getContext;
-  } catch (e) {
-    return `the native 'gl' package is not built (${firstLine(e)})`;
-  }
-  const gl = getContext(1, 1);
+  const loaded = loadHeadlessGl();
+  if (typeof loaded === 'string') return loaded;
+  const gl = loaded(1, 1);
   if (!gl) {
     const display = process.env.DISPLAY;
     return display ? `headless GL could not open a context on DISPLAY=${display}` : 'headless GL needs an X display and DISPLAY is not set';
@@ -48,6 +38,43 @@ export function headlessGlProblem(): string | null {
 /** The part of a headless-gl context this file touches. */
 interface HeadlessGl {
   getExtension(name: string): unknown;
+  getParameter(name: number): unknown;
+  readonly RENDERER: number;
+  readonly VERSION: number;
+}
+type GetContext = (w: number, h: number, opts?: object) => HeadlessGl | null;
+
+/** The `gl` package's context factory, or why it cannot load. */
+function loadHeadlessGl(): GetContext | string {
+  const moduleApi = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule?.('node:module') as
+    | { createRequire(path: string): NodeJS.Require }
+    | undefined;
+  if (!moduleApi) return 'this Node has no process.getBuiltinModule (needs Node ≥ 20.16)';
+  try {
+    const fromHere = moduleApi.createRequire(import.meta.url);
+    const fromGpuJs = moduleApi.createRequire(fromHere.resolve('gpu.js'));
+    return fromGpuJs('gl') as GetContext;
+  } catch (e) {
+    return `the native 'gl' package is not built (${firstLine(e)})`;
+  }
+}
+
+/**
+ * The GL implementation headless GL runs on (e.g. Mesa's 'llvmpipe (LLVM 15.0.6, 256 bits)', a
+ * software rasteriser), or null when there is none. For labelling benchmarks.
+ * @example headlessGlRenderer() // 'llvmpipe (LLVM 15.0.6, 256 bits) / OpenGL ES 2.0 (ANGLE …)'
+ */
+export function headlessGlRenderer(): string | null {
+  if (!isNode) return null;
+  const loaded = loadHeadlessGl();
+  if (typeof loaded === 'string') return null;
+  const gl = loaded(1, 1);
+  if (!gl) return null;
+  const info = gl.getExtension('WEBGL_debug_renderer_info') as { UNMASKED_RENDERER_WEBGL: number } | null;
+  const renderer = String(gl.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
+  const version = String(gl.getParameter(gl.VERSION));
+  (gl.getExtension('STACKGL_destroy_context') as { destroy(): void } | null)?.destroy();
+  return `${renderer} / ${version}`;
 }
 
 const firstLine = (e: unknown): string => String(e instanceof Error ? e.message : e).split('\n')[0];

@@ -7,7 +7,7 @@ import { DEFAULT_POLICY, type GpuPolicy } from './policy.ts';
 import { KernelRunner } from './runtime.ts';
 
 export { GpuStorage, gpuMemory, type GpuMemoryInfo } from './storage.ts';
-export { type GpuMode, headlessGlProblem } from './context.ts';
+export { type GpuMode, headlessGlProblem, headlessGlRenderer } from './context.ts';
 export { type GpuPolicy, DEFAULT_POLICY } from './policy.ts';
 export { GPU_BACKEND } from './backend.ts';
 export { gramDetScoreReference, type GramDetAttrs } from './kernels/gram_det.ts';

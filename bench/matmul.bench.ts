@@ -106,8 +106,12 @@ function time(name: string, flops: number, fn: () => unknown): Timing {
 
 interface TorchResults {
   version: string;
-  threads: number;
-  results: Record<string, { '1': number; default: number }>;
+  /** torch.get_num_threads() before we set it. */
+  defaultThreads: number;
+  /** The thread counts timed: 1, the default, and one per core (deduplicated). */
+  threadCounts: number[];
+  /** GFLOP/s per case key, per thread count. */
+  results: Record<string, Record<string, number>>;
 }
 
 function torchTimings(all: Case[]): TorchResults | string {
@@ -118,7 +122,7 @@ function torchTimings(all: Case[]): TorchResults | string {
   const r = spawnSync(PYTHON, [path.join(HERE, 'matmul_torch.py'), payload], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').pop()}`;
   const parsed = JSON.parse(r.stdout);
-  return { version: parsed.version, threads: parsed.default_threads, results: parsed.results };
+  return { version: parsed.version, defaultThreads: parsed.default_threads, threadCounts: parsed.thread_counts, results: parsed.results };
 }
 
 function gitCommit(): string {
@@ -151,6 +155,7 @@ function main(): void {
   ];
   console.log(header.join('\n'));
   const torch = torchTimings(all);
+  const threadCounts = typeof torch === 'string' ? [1] : torch.threadCounts;
   const generator = new Generator(SEED);
   const rows: string[] = [];
   noGrad(() => {
@@ -163,18 +168,22 @@ function main(): void {
       const ikj = time(`ikj ${c.key}`, flops, () => ikjBaseline(a, b));
       const t = typeof torch === 'string' ? undefined : torch.results[c.key];
       const f = (x: number | undefined): string => (x === undefined ? '–' : x.toFixed(2));
-      const row = `| ${c.label} | ${VARIANT_TEXT[c.variant]} | **${f(wedge.best)}** | ${f(wedge.mean)} ± ${wedge.rme.toFixed(0)}% | ${f(ikj.best)} | ${f(t?.['1'])} | ${f(t?.default)} |`;
+      const torchCells = threadCounts.map((n) => f(t?.[String(n)]));
+      const row = `| ${c.label} | ${VARIANT_TEXT[c.variant]} | **${f(wedge.best)}** | ${f(wedge.mean)} ± ${wedge.rme.toFixed(0)}% | ${f(ikj.best)} | ${torchCells.join(' | ')} |`;
       rows.push(row);
       console.error(row); // progress while it runs
     }
   });
-  const threads = typeof torch === 'string' ? 'N' : String(torch.threads);
+  const torchHeads = threadCounts.map((n) => {
+    const label = `PyTorch ${n} thread${n === 1 ? '' : 's'}`;
+    return typeof torch !== 'string' && n === torch.defaultThreads ? `${label} (its default)` : label;
+  });
   console.log('');
   console.log(`Float32 matmul, GFLOP/s (2·batch·M·K·N / time; higher is better). Wedge and i-k-j: benchmark.js, best sample and mean ± rme.`);
   console.log(typeof torch === 'string' ? torch : `PyTorch ${torch.version}, torch.matmul, best of 5 rounds of ≥ 0.2 s.`);
   console.log('');
-  console.log(`| shape (M×K×N or batched) | product | Wedge | Wedge mean | plain i-k-j | PyTorch 1 thread | PyTorch ${threads} threads |`);
-  console.log('|---|---|---:|---:|---:|---:|---:|');
+  console.log(`| shape (M×K×N or batched) | product | Wedge | Wedge mean | plain i-k-j | ${torchHeads.join(' | ')} |`);
+  console.log(`|---|---|---:|---:|---:|${torchHeads.map(() => '---:|').join('')}`);
   for (const r of rows) console.log(r);
 }
 

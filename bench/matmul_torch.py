@@ -1,8 +1,10 @@
 # PyTorch's float32 matmul timed on the same cases as matmul.bench.ts, for side-by-side GFLOP/s.
 # Spawned by matmul.bench.ts (`pnpm --filter bench matmul`); run alone: /usr/bin/python3 bench/matmul_torch.py '<json>'
 # Input (argv[1]): JSON list of {"key", "batch", "M", "K", "N", "variant": "ab" | "abT" | "aTb"}.
-# Output (stdout): JSON {"version", "default_threads", "results": {key: {"1": gflops, "default": gflops}}}.
+# Output (stdout): JSON {"version", "default_threads", "thread_counts", "results": {key: {threads: gflops}}}, timed
+# with 1 thread, with torch's default, and with one thread per core (when these differ).
 import json
+import os
 import sys
 import time
 
@@ -45,17 +47,23 @@ def gflops(case, a, b, min_time=0.2, rounds=5):
 def main():
     cases = json.loads(sys.argv[1])
     default_threads = torch.get_num_threads()
+    thread_counts = sorted({1, default_threads, os.cpu_count() or 1})
     gen = torch.Generator().manual_seed(0)
     results = {}
     with torch.no_grad():
         for case in cases:
             a, b = operands(case, gen)
             row = {}
-            for label, threads in (("1", 1), ("default", default_threads)):
+            for threads in thread_counts:
                 torch.set_num_threads(threads)
-                row[label] = gflops(case, a, b)
+                row[str(threads)] = gflops(case, a, b)
             results[case["key"]] = row
-    print(json.dumps({"version": torch.__version__, "default_threads": default_threads, "results": results}))
+    print(json.dumps({
+        "version": torch.__version__,
+        "default_threads": default_threads,
+        "thread_counts": thread_counts,
+        "results": results,
+    }))
 
 
 if __name__ == "__main__":

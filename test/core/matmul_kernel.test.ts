@@ -1,5 +1,9 @@
 // The CPU matmul kernel against a naive triple loop: random shapes on both sides of the block sizes,
 // transposed, sliced and broadcast operands, float64 to rounding, float32 to one ulp, int32 exactly.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Generator, matmul, randn, tensor, zeros, type DType, type Tensor } from '@wedge/core';
@@ -7,6 +11,7 @@ import { Generator, matmul, randn, tensor, zeros, type DType, type Tensor } from
 import {
   gemmBlocked, gemmReference, useBlocked, type StridedMatrix,
 } from '../../packages/core/src/backend/cpu_matmul.ts';
+import { hasTorch, PYTHON, TORCH_MISSING } from '../helpers/torch.ts';
 
 /** How an operand [..., R, C] is laid out in memory before matmul reads it. */
 type Layout = 'contiguous' | 'transposed' | 'sliced';
@@ -222,5 +227,60 @@ describe('gemmBlocked against gemmReference on raw strided matrices', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+// For each case file pair (stored a, b), multiplies the same views in float32 and float64, writes both.
+const TORCH_MATMUL = `
+import json, sys, numpy as np, torch
+d = sys.argv[1]
+for case in json.loads(sys.argv[2]):
+    n, v, f = case['n'], case['v'], f"{d}/{case['n']}{case['v']}"
+    A = torch.from_numpy(np.fromfile(f + '.a', dtype=np.float32)).view(n, n)
+    B = torch.from_numpy(np.fromfile(f + '.b', dtype=np.float32)).view(n, n)
+    a = A.t() if v == 'aTb' else A
+    b = B.t() if v == 'abT' else B
+    torch.matmul(a, b).contiguous().numpy().tofile(f + '.out32')
+    torch.matmul(a.double(), b.double()).contiguous().numpy().tofile(f + '.out64')
+`;
+
+describe('matmul kernel against PyTorch (live, skipped without python3-torch)', () => {
+  it('is within rtol 1e-5 of PyTorch float32 at 64..512, and closer to the float64 product', (ctx) => {
+    if (!hasTorch()) ctx.skip(TORCH_MISSING);
+    const dir = mkdtempSync(path.join(tmpdir(), 'wedge-matmul-'));
+    try {
+      const g = new Generator(11);
+      const cases = [64, 128, 256, 512].flatMap((n) => ['ab', 'abT', 'aTb'].map((v) => ({ n, v })));
+      const got = cases.map(({ n, v }) => {
+        const A = randn([n, n], { generator: g }), B = randn([n, n], { generator: g });
+        writeFileSync(path.join(dir, `${n}${v}.a`), A.data() as Float32Array);
+        writeFileSync(path.join(dir, `${n}${v}.b`), B.data() as Float32Array);
+        return matmul(v === 'aTb' ? A.transpose(0, 1) : A, v === 'abT' ? B.transpose(0, 1) : B).data();
+      });
+      const r = spawnSync(PYTHON, ['-c', TORCH_MATMUL, dir, JSON.stringify(cases)], {
+        encoding: 'utf8', timeout: 120_000, env: { ...process.env, OMP_NUM_THREADS: '1' },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      cases.forEach(({ n, v }, c) => {
+        const read = (ext: string): Uint8Array => new Uint8Array(readFileSync(path.join(dir, `${n}${v}.${ext}`)));
+        const t32 = new Float32Array(read('out32').buffer), t64 = new Float64Array(read('out64').buffer);
+        const rms = Math.sqrt(t64.reduce((s, x) => s + x * x, 0) / t64.length);
+        let worstWedge = 0, worstTorch = 0;
+        for (let e = 0; e < t32.length; e++) {
+          const w = got[c][e];
+          // rtol 1e-5 per element; the atol (1e-5 of the typical magnitude) covers elements that
+          // cancel to near zero, where PyTorch's own float32 sum has no relative accuracy left.
+          if (!(Math.abs(w - t32[e]) <= 1e-5 * Math.abs(t32[e]) + 1e-5 * rms)) {
+            expect.fail(`${v} ${n}: element ${e} is ${w}, PyTorch float32 gives ${t32[e]}`);
+          }
+          worstWedge = Math.max(worstWedge, Math.abs(w - t64[e]));
+          worstTorch = Math.max(worstTorch, Math.abs(t32[e] - t64[e]));
+        }
+        // Float64 sums rounded once are no worse than PyTorch's float32 sums (measured 5–35× better).
+        expect(worstWedge, `${v} ${n}: max error vs the float64 product`).toBeLessThanOrEqual(worstTorch);
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -12,6 +12,7 @@ const PRECISION = 4;
 /**
  * Python's '{:.Nf}'.format(v): the exact binary value rounded half to even (JS's toFixed rounds
  * ties away from zero), and a sign kept on negative zero.
+ * @example pyFixed(0.03125, 4) // '0.0312' (JS's toFixed gives '0.0313')
  */
 export function pyFixed(v: number, digits: number): string {
   if (!Number.isFinite(v)) return special(v);
@@ -31,7 +32,10 @@ export function pyFixed(v: number, digits: number): string {
   return (negative ? '-' : '') + s;
 }
 
-/** Python's '{:.Ne}'.format(v): half-to-even mantissa, and at least two exponent digits (1.0000e+00). */
+/**
+ * Python's '{:.Ne}'.format(v): half-to-even mantissa, and at least two exponent digits.
+ * @example pyExp(1, 4) // '1.0000e+00'
+ */
 export function pyExp(v: number, digits: number): string {
   if (!Number.isFinite(v)) return special(v);
   const negative = v < 0 || Object.is(v, -0);

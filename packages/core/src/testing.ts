@@ -155,12 +155,18 @@ export function tensorOf(shapeOrArb: readonly number[] | Arbitrary<number[]>, op
   return values.map((v) => fromValues(v, s, dtype, requiresGrad));
 }
 
-/** Several tensors, one per shape, with the same options. */
+/**
+ * Several tensors, one per shape, with the same options.
+ * @example broadcastPair().chain((shapes) => tensorsOf(shapes, { requiresGrad: true }))
+ */
 export function tensorsOf(shapes: readonly (readonly number[])[], opts: TensorOptions = {}): Arbitrary<Tensor[]> {
   return fc.tuple(...shapes.map((s) => tensorOf(s, opts)));
 }
 
-/** Tensors with values in [min, max], min > 0 (default [0.1, 3]): inputs of log, sqrt, pow. */
+/**
+ * Tensors with values in [min, max], min > 0 (default [0.1, 3]): inputs of log, sqrt, pow.
+ * @example fc.property(positiveTensor(shape()), (x) => gradcheck((t) => t.log(), [x.requiresGrad_()]))
+ */
 export function positiveTensor(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: TensorOptions = {}): Arbitrary<Tensor> {
   const { min = 0.1, max = 3 } = opts;
   if (!(min > 0)) throw new WedgeError(`positiveTensor: min must be > 0, got ${min}`);
@@ -170,6 +176,7 @@ export function positiveTensor(shapeOrArb: readonly number[] | Arbitrary<number[
 /**
  * Tensors whose values are at least `min` (default 0.25) away from 0, either sign, up to `max` in
  * magnitude: inputs where abs, relu and division have no kink or pole nearby.
+ * @example nonZeroTensor([3, 4], { min: 0.5 }) // denominators for div
  */
 export function nonZeroTensor(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: TensorOptions = {}): Arbitrary<Tensor> {
   if (!Array.isArray(shapeOrArb)) return (shapeOrArb as Arbitrary<number[]>).chain((s) => nonZeroTensor(s, opts));
@@ -208,7 +215,10 @@ export function distinctTensors(shapes: readonly (readonly number[])[], opts: Te
   });
 }
 
-/** One tensor with all values distinct; see distinctTensors. */
+/**
+ * One tensor with all values distinct; see distinctTensors.
+ * @example distinctTensor(shape({ minRank: 1 }), { requiresGrad: true }) // max(x, -1) has no ties
+ */
 export function distinctTensor(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: TensorOptions = {}): Arbitrary<Tensor> {
   if (!Array.isArray(shapeOrArb)) return (shapeOrArb as Arbitrary<number[]>).chain((s) => distinctTensor(s, opts));
   return distinctTensors([shapeOrArb as readonly number[]], opts).map(([t]) => t);
@@ -239,7 +249,10 @@ export function axes(rank: number): Arbitrary<number | number[] | undefined> {
   return fc.oneof(fc.constant(undefined), one, several);
 }
 
-/** One axis of a tensor of rank `rank` (rank ≥ 1), positive or negative. */
+/**
+ * One axis of a tensor of rank `rank` (rank ≥ 1), positive or negative.
+ * @example shape({ minRank: 1 }).chain((s) => fc.tuple(tensorOf(s), axis(s.length))) // for softmax(x, dim)
+ */
 export function axis(rank: number): Arbitrary<number> {
   if (rank < 1) throw new WedgeError(`axis: a tensor of rank ${rank} has no axes`);
   return fc.integer({ min: -rank, max: rank - 1 });

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Adam, Generator, noGrad, randn, setBackend, type Tensor } from '@wedge/core';
+import { Adam, Generator, noGrad, randn, setBackend, tidy, type Tensor } from '@wedge/core';
 import { TestModel, generateCopyBatch, trainStep, type AttnType } from '@wedge/models';
 import { GPU_BACKEND, gpuInfo, gpuMemory, headlessGlRenderer, useGpu } from '@wedge/gpu';
 
@@ -55,6 +55,50 @@ const on = (backend: 'cpu' | 'gpu', fn: () => void) => (): void => {
 const freeing = (fn: () => Tensor[]) => (): void => {
   for (const t of fn()) t.dispose();
 };
+
+/**
+ * How far the GPU's float32 results are from the CPU backend's (which accumulates in float64 and
+ * rounds once): matmul errors in units of 2⁻²⁴·Σ|aᵢₖbₖⱼ|, elementwise errors relative to |cpu|.
+ */
+function precision(g: Generator): void {
+  console.log('\n| precision vs the CPU backend | worst error | stated tolerance (docs/gpu.md) |');
+  console.log('|---|---|---|');
+  for (const n of [64, 512]) {
+    const [a, b] = [randn([n, n], { generator: g }), randn([n, n], { generator: g })];
+    setBackend('cpu');
+    const want = a.matmul(b).data();
+    const mag = a.abs().matmul(b.abs()).data();
+    setBackend(GPU_BACKEND);
+    const gv = tidy(() => a.matmul(b).data());
+    let worst = 0;
+    for (let i = 0; i < gv.length; i++) worst = Math.max(worst, Math.abs(gv[i] - want[i]) / (2 ** -24 * mag[i]));
+    console.log(`| matmul ${n}×${n}×${n} | \\|Δ\\| ≤ ${worst.toFixed(1)}·2⁻²⁴·Σ\\|aᵢₖbₖⱼ\\| | \\|Δ\\| ≤ (K + 2)·2⁻²⁴·Σ\\|aᵢₖbₖⱼ\\| = ${n + 2}·2⁻²⁴·Σ… |`);
+  }
+  setBackend('cpu');
+  const x = randn([1 << 20], { generator: g }).mul(3);
+  const ops: [string, (t: Tensor) => Tensor][] = [
+    ['exp', (t) => t.exp()],
+    ['tanh', (t) => t.tanh()],
+    ['sigmoid', (t) => t.sigmoid()],
+    ['sin', (t) => t.sin()],
+    ['log (of \\|x\\| + 0.001)', (t) => t.abs().add(1e-3).log()],
+    ['softmax over rows of 1024', (t) => t.reshape([1024, 1024]).softmax(-1)],
+  ];
+  for (const [name, f] of ops) {
+    setBackend('cpu');
+    const want = f(x).data();
+    setBackend(GPU_BACKEND);
+    const gv = tidy(() => f(x).data());
+    // in units of the stated tolerance 2e-6 + 2e-5·|y|: at most 1 passes
+    let worst = 0, rel = 0;
+    for (let i = 0; i < gv.length; i++) {
+      const d = Math.abs(gv[i] - want[i]);
+      worst = Math.max(worst, d / (2e-6 + 2e-5 * Math.abs(want[i])));
+      rel = Math.max(rel, d / Math.max(Math.abs(want[i]), 1));
+    }
+    console.log(`| ${name}, 2²⁰ values of x ~ N(0, 9) | ${worst.toFixed(3)} of the tolerance (\\|Δ\\| / max(\\|y\\|, 1) ≤ ${rel.toExponential(1)}) | \\|Δ\\| ≤ 2e-6 + 2e-5·\\|y\\| |`);
+  }
+}
 
 function main(): void {
   const cpu = os.cpus();
@@ -125,6 +169,7 @@ function main(): void {
       console.log(`| ${attnType}, ${cfg.label} | ${tCpu.toFixed(0)} ms | ${tFirst.toFixed(0)} ms (${compiled} shaders) | ${tGpu.toFixed(0)} ms | ${(tCpu / tGpu).toFixed(2)}× |`);
     }
   }
+  precision(g);
   setBackend('cpu');
   const mem = gpuMemory();
   console.log(`\nGPU textures still owned by tensors at the end: ${mem.liveTextures} (made ${mem.created}; ${mem.freedByGc} left to the GC)`);

@@ -13,7 +13,7 @@ function reducedSize(s: readonly number[], dims: number | number[] | undefined):
   return list.reduce((n, d) => n * s[d < 0 ? d + s.length : d], 1);
 }
 
-const EXACT: Tolerance = { rtol: 1e-6, atol: 1e-7 };
+const EXACT: Tolerance = { rtol: 0, atol: 0 };
 /** exp/log inside softmax, then sums over the row in the gradient: see docs/gpu.md. */
 const SOFTMAX: Tolerance = { rtol: 2e-5, atol: 2e-6 };
 const SOFTMAX_GRAD: Tolerance = { rtol: 1e-4, atol: 1e-5 };

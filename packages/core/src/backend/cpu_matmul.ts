@@ -158,8 +158,13 @@ function kernel4x4(
 interface GemmScratch {
   readonly Ap: Float64Array;
   readonly Bp: Float64Array;
-  /** One partial tile (rows past M or columns past N are computed here, then the valid part kept). */
-  readonly edge: Float64Array;
+  /**
+   * One partial tile (rows past M or columns past N are computed here, then the valid part kept),
+   * one of each type. NOTE: the kernel writes the tile of C's own type so that its stores stay
+   * monomorphic in a float32 program (measured: +15% on the batched attention shapes).
+   */
+  readonly edge64: Float64Array;
+  readonly edge32: Float32Array;
   /** Float64 accumulator of one output matrix, when float32 output needs several K blocks. */
   acc: Float64Array | null;
 }
@@ -168,7 +173,13 @@ function gemmScratch(M: number, K: number, N: number): GemmScratch {
   const kc = Math.min(KC, K);
   const mc = Math.min(MC, Math.ceil(M / MR) * MR);
   const nc = Math.min(NC, Math.ceil(N / NR) * NR);
-  return { Ap: new Float64Array(mc * kc), Bp: new Float64Array(kc * nc), edge: new Float64Array(MR * NR), acc: null };
+  return {
+    Ap: new Float64Array(mc * kc),
+    Bp: new Float64Array(kc * nc),
+    edge64: new Float64Array(MR * NR),
+    edge32: new Float32Array(MR * NR),
+    acc: null,
+  };
 }
 
 /**
@@ -181,7 +192,7 @@ export function gemmBlocked(
   a: StridedMatrix, b: StridedMatrix, out: Float32Array | Float64Array, outOffset: number,
   M: number, K: number, N: number, scratch: GemmScratch = gemmScratch(M, K, N),
 ): void {
-  const { Ap, Bp, edge } = scratch;
+  const { Ap, Bp } = scratch;
   let C: Float32Array | Float64Array = out;
   let c0 = outOffset;
   const viaAcc = out instanceof Float32Array && K > KC;
@@ -191,6 +202,9 @@ export function gemmBlocked(
     C.fill(0);
     c0 = 0;
   }
+  // A float32 C gets a float32 edge tile only when it holds whole sums (one K block), so each
+  // output is still a float64 sum rounded once.
+  const edge = C instanceof Float32Array ? scratch.edge32 : scratch.edge64;
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0);
     for (let k0 = 0; k0 < K; k0 += KC) {

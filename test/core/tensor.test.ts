@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   Tensor, Generator, tensor, zeros, ones, full, arange, linspace, eye, tril, triu, rand, randn, randint, randperm,
-  uniform, normal, manualSeed, defaultGenerator, add, div, mul, where, sum, cat, pow,
+  uniform, normal, manualSeed, defaultGenerator, add, div, mul, where, sum, cat, pow, maximum, minimum, sign,
 } from '@wedge/core';
 import { shape, tensorOf, reshapeOf } from '@wedge/core/testing';
 
@@ -175,6 +175,29 @@ describe('toString prints like PyTorch, with the shape', () => {
       '        [1196, 1197],',
       '        [1198, 1199]], shape=[600, 2], dtype=int32)',
     ]);
+  });
+});
+
+describe('ties and NaN, as in PyTorch', () => {
+  it('argmax and argmin return the first index on ties', () => {
+    expect(tensor([1, 3, 3, 0]).argmax().item()).toBe(1);
+    expect(tensor([2, 0, 0, 5]).argmin().item()).toBe(1);
+    expect(tensor([[1, 1], [2, 2]]).argmax(1).toArray()).toEqual([0, 0]);
+  });
+
+  it('NaN wins max, argmax, maximum and minimum, and passes through relu and sums', () => {
+    expect(tensor([1, NaN, 3]).argmax().item()).toBe(1);
+    expect(tensor([1, NaN, 3]).argmin().item()).toBe(1);
+    expect(tensor([[1, NaN], [3, 2]]).max(1).toArray()).toEqual([NaN, 3]);
+    expect(maximum(tensor([NaN, 1]), tensor([0, NaN])).toArray()).toEqual([NaN, NaN]);
+    expect(minimum(tensor([NaN, 1]), tensor([0, NaN])).toArray()).toEqual([NaN, NaN]);
+    expect(tensor([NaN, -1, 2]).relu().toArray()).toEqual([NaN, 0, 2]);
+    expect(tensor([1, NaN]).sum().item()).toBeNaN();
+    expect(tensor([NaN]).gt(0).toArray()).toEqual([false]);
+  });
+
+  it('sign is -1, 0 or 1', () => {
+    expect(sign(tensor([-2, 0, 3, -0])).toArray()).toEqual([-1, 0, 1, 0]);
   });
 });
 

@@ -96,8 +96,12 @@ interface Timing {
   rme: number;
 }
 
-function time(name: string, flops: number, fn: () => unknown): Timing {
-  const bench = new Benchmark(name, fn, { minSamples: 5, maxTime: QUICK ? 0.3 : 1.5, initCount: 1 });
+/**
+ * Times `fn` with benchmark.js. Short cycles (minTime 10 ms) and many samples give the fastest
+ * sample a fair chance to run undisturbed on a machine shared with other jobs.
+ */
+function time(name: string, flops: number, fn: () => unknown, samples: number): Timing {
+  const bench = new Benchmark(name, fn, { minSamples: QUICK ? 3 : samples, minTime: 0.01, maxTime: QUICK ? 0.3 : 3, initCount: 1 });
   bench.run();
   if (bench.error) throw bench.error;
   const fastest = Math.min(...bench.stats.sample);
@@ -106,6 +110,8 @@ function time(name: string, flops: number, fn: () => unknown): Timing {
 
 interface TorchResults {
   version: string;
+  /** Path of the BLAS library torch loaded (Debian's torch calls whatever libblas.so.3 points to). */
+  blas: string;
   /** torch.get_num_threads() before we set it. */
   defaultThreads: number;
   /** The thread counts timed: 1, the default, and one per core (deduplicated). */
@@ -122,7 +128,7 @@ function torchTimings(all: Case[]): TorchResults | string {
   const r = spawnSync(PYTHON, [path.join(HERE, 'matmul_torch.py'), payload], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return `PyTorch run failed: ${r.stderr.trim().split('\n').pop()}`;
   const parsed = JSON.parse(r.stdout);
-  return { version: parsed.version, defaultThreads: parsed.default_threads, threadCounts: parsed.thread_counts, results: parsed.results };
+  return { version: parsed.version, blas: parsed.blas, defaultThreads: parsed.default_threads, threadCounts: parsed.thread_counts, results: parsed.results };
 }
 
 function gitCommit(): string {
@@ -164,8 +170,8 @@ function main(): void {
       const flops = 2 * c.batch * c.M * c.K * c.N;
       const diff = relDiff(matmul(a, b).data(), ikjBaseline(a, b));
       if (diff > 1e-6) throw new Error(`matmul bench: Wedge and the i-k-j loop differ by ${diff} on ${c.key}`);
-      const wedge = time(`wedge ${c.key}`, flops, () => matmul(a, b));
-      const ikj = time(`ikj ${c.key}`, flops, () => ikjBaseline(a, b));
+      const wedge = time(`wedge ${c.key}`, flops, () => matmul(a, b), 30);
+      const ikj = time(`ikj ${c.key}`, flops, () => ikjBaseline(a, b), 5);
       const t = typeof torch === 'string' ? undefined : torch.results[c.key];
       const f = (x: number | undefined): string => (x === undefined ? '–' : x.toFixed(2));
       const torchCells = threadCounts.map((n) => f(t?.[String(n)]));
@@ -180,7 +186,13 @@ function main(): void {
   });
   console.log('');
   console.log(`Float32 matmul, GFLOP/s (2·batch·M·K·N / time; higher is better). Wedge and i-k-j: benchmark.js, best sample and mean ± rme.`);
-  console.log(typeof torch === 'string' ? torch : `PyTorch ${torch.version}, torch.matmul, best of 5 rounds of ≥ 0.2 s.`);
+  if (typeof torch === 'string') console.log(torch);
+  else {
+    // NOTE: Debian's torch calls whatever libblas.so.3 points to. With only libblas3 installed that
+    // is the unoptimised reference BLAS (≈ 3 GFLOP/s here); installing libopenblas0 switches it.
+    const reference = torch.blas.includes('/blas/libblas.so') ? ' (the reference BLAS of libblas3, unoptimised)' : '';
+    console.log(`PyTorch ${torch.version}, BLAS ${torch.blas}${reference}, torch.matmul, best of 5 rounds of ≥ 0.2 s.`);
+  }
   console.log('');
   console.log(`| shape (M×K×N or batched) | product | Wedge | Wedge mean | plain i-k-j | ${torchHeads.join(' | ')} |`);
   console.log(`|---|---|---:|---:|---:|${torchHeads.map(() => '---:|').join('')}`);

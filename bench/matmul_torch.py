@@ -1,7 +1,7 @@
 # PyTorch's float32 matmul timed on the same cases as matmul.bench.ts, for side-by-side GFLOP/s.
 # Spawned by matmul.bench.ts (`pnpm --filter bench matmul`); run alone: /usr/bin/python3 bench/matmul_torch.py '<json>'
 # Input (argv[1]): JSON list of {"key", "batch", "M", "K", "N", "variant": "ab" | "abT" | "aTb"}.
-# Output (stdout): JSON {"version", "default_threads", "thread_counts", "results": {key: {threads: gflops}}}, timed
+# Output (stdout): JSON {"version", "blas", "default_threads", "thread_counts", "results": {key: {threads: gflops}}}, timed
 # with 1 thread, with torch's default, and with one thread per core (when these differ).
 import json
 import os
@@ -44,6 +44,12 @@ def gflops(case, a, b, min_time=0.2, rounds=5):
     return best
 
 
+def loaded_blas():
+    """The BLAS library this process has mapped (Debian's torch calls whatever libblas.so.3 points to)."""
+    libs = {line.split()[-1] for line in open("/proc/self/maps") if "blas" in line.lower() and "/" in line}
+    return ", ".join(sorted(os.path.realpath(lib) for lib in libs)) or "unknown"
+
+
 def main():
     cases = json.loads(sys.argv[1])
     default_threads = torch.get_num_threads()
@@ -60,6 +66,7 @@ def main():
             results[case["key"]] = row
     print(json.dumps({
         "version": torch.__version__,
+        "blas": loaded_blas(),
         "default_threads": default_threads,
         "thread_counts": thread_counts,
         "results": results,

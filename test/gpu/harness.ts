@@ -13,6 +13,10 @@ process.env.GALLIVM_PERF ??= 'nopt';
 
 /** Why headless GL cannot run here (no `gl` build, no display), or null. Checked once per file. */
 export const glProblem: string | null = headlessGlProblem();
+// CI sets WEDGE_REQUIRE_GL=1: there a missing `gl` build or display is a failure, not a skip.
+if (glProblem && process.env.WEDGE_REQUIRE_GL === '1') {
+  throw new Error(`[test/gpu] WEDGE_REQUIRE_GL=1 but headless GL cannot run: ${glProblem}. Run scripts/setup-gpu.sh and the tests under \`xvfb-run -a\`.`);
+}
 if (glProblem) {
   console.warn(
     `[test/gpu] headless GL tests SKIPPED: ${glProblem}. Run scripts/setup-gpu.sh, then the tests under \`xvfb-run -a\`.`,

@@ -36,6 +36,17 @@ for (const { mode, skip } of MODES) {
       expect(gpuMemory().downloads).toBe(before.downloads + 1); // read once, then cached
     });
 
+    it("a kernel fed its own previous output (exp∘exp∘exp) does not overwrite a live result", () => {
+      const x = randn([70, 70], { generator: new Generator(5) }).mul(0.3);
+      const e1 = x.exp();
+      const e2 = e1.exp(); // same kernel signature as e1 (a [70, 70] texture in), reads e1
+      const e3 = e2.exp();
+      const want = Float64Array.from(x.data(), (v) => Math.exp(Math.exp(Math.exp(v))));
+      const [d1, d3] = [e1.data(), e3.data()];
+      d3.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(1e-4 * want[i]));
+      d1.forEach((v, i) => expect(v).toBeCloseTo(Math.exp(x.data()[i]), 5)); // e1 still holds exp(x)
+    });
+
     it('dispose() frees the texture, and a disposed tensor cannot feed a kernel', () => {
       const x = randn([100], { generator: new Generator(2) }).exp();
       const live = gpuMemory().liveTextures;

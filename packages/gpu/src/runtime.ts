@@ -23,6 +23,7 @@ export interface Operand {
   readonly strides: readonly number[];
 }
 
+/** How tensor `t` is handed to a kernel (see Operand). */
 export function operandOf(t: Tensor): Operand {
   const storage = t.storage;
   if (storage instanceof GpuStorage) {
@@ -53,7 +54,6 @@ export class KernelRunner {
 
   constructor(readonly context: GpuContext) {
     for (const src of HELPER_SOURCES) {
-      const name = /function\s+(\w+)/.exec(src)![1];
       const params = /\(([^)]*)\)/.exec(src)![1].split(',').map((p) => p.trim());
       context.gpu.addFunction(src as never, {
         argumentTypes: Object.fromEntries(params.map((p) => [p, 'Number'])),
@@ -88,14 +88,5 @@ export class KernelRunner {
     this.launches++;
     const value = kernel(...(operands.map((o) => o.value) as never[])) as unknown as GpuValue;
     return new Tensor(new GpuStorage(value, dtype, size), [...shape]);
-  }
-
-  /**
-   * Free every compiled kernel. NOTE: gpu.js frees the output textures a kernel made along with it,
-   * so tensors from this runner must not be used afterwards.
-   */
-  destroy(): void {
-    for (const k of this.kernels.values()) k.destroy();
-    this.kernels.clear();
   }
 }

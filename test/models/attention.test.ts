@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Generator, type Linear, type Parameter, type Tensor, cat, gradcheck, randn } from '@wedge/core';
-import { StandardAttention, TripleProductAttention, causalMask } from '@wedge/models';
+import { Generator, type Linear, type Parameter, type Tensor, cat, gradcheck, randn, tensor } from '@wedge/core';
+import { StandardAttention, TripleProductAttention, causalMask, gramDeterminant, gramDeterminantComposite } from '@wedge/models';
 import { assertClose } from '../helpers/assert_close.ts';
+import { findSecondOrderMismatch } from '../helpers/second_order.ts';
 import { loadFixture } from './fixtures.ts';
 
 const ATTENTIONS = [
@@ -21,6 +22,49 @@ describe('causalMask', () => {
       [false, false, true],
       [false, false, false],
     ]);
+  });
+});
+
+describe('gramDeterminant (the fused Gram determinant)', () => {
+  // the entries broadcast as in the attention: [B, H, T, 1], [B, H, 1, S], [B, H, T, S]
+  const entries = (dtype: 'float32' | 'float64'): Tensor[] => {
+    const g = new Generator(4);
+    const opts = { generator: g, dtype, requiresGrad: true } as const;
+    return [randn([2, 1, 3, 1], opts), randn([2, 1, 1, 4], opts), randn([2, 1, 3, 1], opts), randn([2, 1, 3, 4], opts), randn([2, 1, 3, 4], opts), randn([2, 1, 3, 1], opts)];
+  };
+
+  it('equals the seed’s five-term composite, forward and backward', () => {
+    const xs = entries('float64');
+    const fused = gramDeterminant(...(xs as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]));
+    const composite = gramDeterminantComposite(...(xs as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]));
+    expect(fused.shape).toEqual([2, 1, 3, 4]);
+    assertClose(fused, composite, { atol: 1e-12, rtol: 1e-12 });
+    const w = randn([2, 1, 3, 4], { generator: new Generator(5), dtype: 'float64' });
+    fused.mul(w).sum().backward();
+    const grads = xs.map((x) => x.grad!);
+    xs.forEach((x) => (x.grad = null));
+    composite.mul(w).sum().backward();
+    xs.forEach((x, i) => assertClose(grads[i], x.grad!, { atol: 1e-12, rtol: 1e-12, label: `grad of entry ${i}` }));
+  });
+
+  it('is exactly 0 for dependent vectors and matches a hand-computed determinant', () => {
+    // q = (1, 0), k = (1, 1), r = (0, 1) in 2-D: linearly dependent, det G = 0
+    const t = (v: number): Tensor => tensor([v], { dtype: 'float64' });
+    expect(gramDeterminant(t(1), t(2), t(1), t(1), t(1), t(0)).item()).toBe(0);
+    // orthonormal q, r and k = 3·e₃: det G = 9
+    expect(gramDeterminant(t(1), t(9), t(1), t(0), t(0), t(0)).item()).toBe(9);
+  });
+
+  it('passes float64 gradchecks of first and second order in all six entries', () => {
+    const xs = entries('float64');
+    const f = (...e: Tensor[]): Tensor => gramDeterminant(e[0], e[1], e[2], e[3], e[4], e[5]);
+    expect(gradcheck(f, xs, { atol: 1e-6, rtol: 1e-5 })).toBe(true);
+    expect(findSecondOrderMismatch(f, xs)).toBeNull(); // its backward is made of ops
+  });
+
+  it('names the shapes that do not broadcast', () => {
+    const [qq, kk, rr, qk, rk] = entries('float32');
+    expect(() => gramDeterminant(qq, kk, rr, qk, rk, randn([2, 1, 5, 1]))).toThrow('gramDet');
   });
 });
 

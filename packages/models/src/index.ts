@@ -14,3 +14,4 @@ export {
   trainComparison, trainStep, evaluate, makeEvalSet, validateTrainConfig, DEFAULT_TRAIN_CONFIG,
   type TrainConfig, type TrainCallbacks, type EvalPoint, type ModelResult, type ComparisonResult, type StepInfo,
 } from './train.ts';
+export { gramDeterminant, gramDeterminantComposite } from './triple_attention.ts';

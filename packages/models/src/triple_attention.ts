@@ -8,9 +8,67 @@
 // det G is the squared volume of the parallelepiped spanned by q_i, k_j, r_i: zero exactly when k_j
 // lies in the plane of q_i and r_i, so the softmax favours keys in that plane, whatever their norm.
 // Then: causal mask, softmax over j, weighted sum of v_j, output projection. RoPE acts on q, k and r.
-import { Linear, Module, type Tensor } from '@wedge/core';
+import {
+  type DType, Linear, Module, Tensor, broadcastShapes, defineOp, promoteTypes, runKernel,
+} from '@wedge/core';
 import { type AttentionOptions, causalMask, checkInput, headDim, mergeHeads, splitHeads } from './attention.ts';
 import { RoPE } from './rope.ts';
+
+/** A stride-0 view of `t` broadcast to `shape` (inside a forward: no copy, no graph). */
+function broadcastView(t: Tensor, shape: readonly number[]): Tensor {
+  const lead = shape.length - t.ndim;
+  const strides = shape.map((d, i) => (i < lead || (t.shape[i - lead] === 1 && d !== 1) ? 0 : t.strides[i - lead]));
+  return new Tensor(t.storage, [...shape], strides, t.offset);
+}
+
+const gramDetOp = defineOp<{ dtype: DType }>({
+  name: 'gramDet',
+  inputs: ['qq', 'kk', 'rr', 'qk', 'rk', 'rq'],
+  forward: (xs, attrs) => {
+    const shape = broadcastShapes('gramDet', ...xs.map((x) => x.shape));
+    return runKernel('gramDet', xs.map((x) => broadcastView(x, shape)), attrs);
+  },
+  // one partial derivative of det G per entry; the engine sums each back to its input's shape
+  backward: (gOut, { inputs: [qq, kk, rr, qk, rk, rq] }) => {
+    let g2: Tensor | null = null;
+    const twice = (): Tensor => (g2 ??= gOut.mul(2));
+    return {
+      qq: () => gOut.mul(kk.mul(rr).sub(rk.mul(rk))), //   ∂/∂qq = kk·rr − rk²
+      kk: () => gOut.mul(qq.mul(rr).sub(rq.mul(rq))), //   ∂/∂kk = qq·rr − rq²
+      rr: () => gOut.mul(qq.mul(kk).sub(qk.mul(qk))), //   ∂/∂rr = qq·kk − qk²
+      qk: () => twice().mul(rk.mul(rq).sub(rr.mul(qk))), // ∂/∂qk = 2(rk·rq − rr·qk)
+      rk: () => twice().mul(qk.mul(rq).sub(qq.mul(rk))), // ∂/∂rk = 2(qk·rq − qq·rk)
+      rq: () => twice().mul(qk.mul(rk).sub(kk.mul(rq))), // ∂/∂rq = 2(qk·rk − kk·rq)
+    };
+  },
+});
+
+/**
+ * det G = qq·kk·rr + 2·qk·rk·rq − qq·rk² − kk·rq² − rr·qk² from the six Gram entries, which
+ * broadcast ([B, H, T, 1], [B, H, 1, T], [B, H, T, T] → [B, H, T, T]). One fused kernel forward
+ * (the composite makes fourteen [B, H, T, T] temporaries and twice as many again backward); the
+ * backward is written with ops, so it differentiates again. Equals gramDeterminantComposite up
+ * to float rounding (the kernel rounds once, the composite after every step).
+ * @example gramDeterminant(qq, kk, rr, qk, rk, rq) // [B, H, T, T]
+ */
+export function gramDeterminant(qq: Tensor, kk: Tensor, rr: Tensor, qk: Tensor, rk: Tensor, rq: Tensor): Tensor {
+  const xs = [qq, kk, rr, qk, rk, rq];
+  broadcastShapes('gramDet', ...xs.map((x) => x.shape)); // checked before any kernel runs
+  return gramDetOp(xs, { dtype: xs.map((x) => x.dtype).reduce(promoteTypes) });
+}
+
+/**
+ * The seed's lines, term by term, as a composite of core ops: the reference gramDeterminant is
+ * tested against.
+ */
+export function gramDeterminantComposite(qq: Tensor, kk: Tensor, rr: Tensor, qk: Tensor, rk: Tensor, rq: Tensor): Tensor {
+  const term1 = qq.mul(kk).mul(rr); //              [B, H, T, T]  qq·kk·rr
+  const term2 = qk.mul(2).mul(rk).mul(rq); //       [B, H, T, T]  2·qk·rk·rq
+  const term3 = qq.mul(rk.pow(2)).neg(); //         [B, H, T, T]  −qq·rk²
+  const term4 = kk.mul(rq.pow(2)).neg(); //         [B, H, T, T]  −kk·rq²
+  const term5 = rr.mul(qk.pow(2)).neg(); //         [B, H, T, T]  −rr·qk²
+  return term1.add(term2).add(term3).add(term4).add(term5); // [B, H, T, T]
+}
 
 /**
  * The seed's TripleProductAttention: projections W_q, W_k, W_r, W_v, W_o (each [C, C], no bias),
@@ -63,12 +121,7 @@ export class TripleProductAttention extends Module {
     const qk = q.matmul(k.mT); //                                           [B, H, T, T]  q_i·k_j
     const rk = r.matmul(k.mT); //                                           [B, H, T, T]  r_i·k_j
 
-    const term1 = qq.mul(kk).mul(rr); //                                    [B, H, T, T]  qq·kk·rr
-    const term2 = qk.mul(2).mul(rk).mul(rq); //                             [B, H, T, T]  2·qk·rk·rq
-    const term3 = qq.mul(rk.pow(2)).neg(); //                               [B, H, T, T]  −qq·rk²
-    const term4 = kk.mul(rq.pow(2)).neg(); //                               [B, H, T, T]  −kk·rq²
-    const term5 = rr.mul(qk.pow(2)).neg(); //                               [B, H, T, T]  −rr·qk²
-    const gramDet = term1.add(term2).add(term3).add(term4).add(term5); //   [B, H, T, T]  det G ≥ 0
+    const gramDet = gramDeterminant(qq, kk, rr, qk, rk, rq); //            [B, H, T, T]  det G ≥ 0
     const scores = gramDet.neg().mul(this.scale); //                        [B, H, T, T]  −det G / D^1.5
     const masked = scores.maskedFill(causalMask(T), -Infinity); //          [B, H, T, T]  j > i → −∞
     const attn = masked.softmax(-1); //                                     [B, H, T, T]

@@ -32,7 +32,7 @@ export interface TrainConfig {
 /** The experiment's defaults (the seed's config; PyTorch copies perfectly by ~200/~400 steps). */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   attnTypes: ['standard', 'triple'],
-  steps: 400,
+  steps: 300,
   batchSize: 32,
   seqLen: 64,
   vocab: 16,

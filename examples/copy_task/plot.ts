@@ -56,7 +56,7 @@ export function plotSpec(result: ComparisonResult, title: string): TopLevelSpec 
             layer: [
               { mark: { type: 'rule', color: 'gray', strokeDash: [2, 2] }, encoding: { y: { field: 'floor', type: 'quantitative' } } },
               {
-                mark: { type: 'text', align: 'right', baseline: 'bottom', dx: 0, dy: -2, color: 'gray', x: 'width' },
+                mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, dy: 3, color: 'gray', x: 0 },
                 encoding: { y: { field: 'floor', type: 'quantitative' }, text: { field: 'label' } },
               },
             ],

@@ -28,13 +28,19 @@ export function causalMask(T: number): Tensor {
   return mask;
 }
 
-/** [B, T, H·D] → [B, H, T, D] (a view when the input's last dim is contiguous). */
+/**
+ * [B, T, H·D] → [B, H, T, D] (a view when the input's last dim is contiguous).
+ * @example splitHeads(q, 4) // [32, 63, 64] → [32, 4, 63, 16]
+ */
 export function splitHeads(x: Tensor, nHead: number): Tensor {
   const [B, T, C] = x.shape;
   return x.view([B, T, nHead, C / nHead]).transpose(1, 2); // [B, H, T, D]
 }
 
-/** [B, H, T, D] → [B, T, H·D], the seed's y.transpose(1, 2).contiguous().view(B, T, C). */
+/**
+ * [B, H, T, D] → [B, T, H·D], the seed's y.transpose(1, 2).contiguous().view(B, T, C).
+ * @example mergeHeads(y) // [32, 4, 63, 16] → [32, 63, 64]
+ */
 export function mergeHeads(y: Tensor): Tensor {
   const [B, H, T, D] = y.shape;
   return y.transpose(1, 2).contiguous().view([B, T, H * D]); // [B, T, C]

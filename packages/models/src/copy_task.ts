@@ -8,7 +8,10 @@ function checkPositiveInt(what: string, value: number, min = 1): void {
   }
 }
 
-/** The seed's rounding: an odd `seqLen` grows by one so that the two halves are equal. */
+/**
+ * The seed's rounding: an odd `seqLen` grows by one so that the two halves are equal.
+ * @example evenSeqLen(63) // 64
+ */
 export const evenSeqLen = (seqLen: number): number => (seqLen % 2 !== 0 ? seqLen + 1 : seqLen);
 
 /**

@@ -60,6 +60,7 @@ export function gramDeterminant(qq: Tensor, kk: Tensor, rr: Tensor, qk: Tensor, 
 /**
  * The seed's lines, term by term, as a composite of core ops: the reference gramDeterminant is
  * tested against.
+ * @example gramDeterminantComposite(qq, kk, rr, qk, rk, rq) // [B, H, T, T], as gramDeterminant
  */
 export function gramDeterminantComposite(qq: Tensor, kk: Tensor, rr: Tensor, qk: Tensor, rk: Tensor, rq: Tensor): Tensor {
   const term1 = qq.mul(kk).mul(rr); //              [B, H, T, T]  qq·kk·rr

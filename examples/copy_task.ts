@@ -63,7 +63,8 @@ async function selectBackend(opts: CliOptions): Promise<string> {
   } catch (e) {
     throw new UsageError(`--backend gpu: @wedge/gpu cannot be loaded (${(e as Error).message.split('\n')[0]})`);
   }
-  if (!gpu.useGpu({ quiet: opts.quiet })) process.stderr.write('copy-task: no GPU context; training on the CPU\n');
+  // useGpu prints why (and the fix) itself unless asked to be quiet; quiet still gets one line
+  if (!gpu.useGpu({ quiet: opts.quiet }) && opts.quiet) process.stderr.write('copy-task: no GPU context; training on the CPU\n');
   return getBackend().name;
 }
 

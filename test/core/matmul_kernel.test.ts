@@ -164,7 +164,7 @@ describe('matmul kernel against a naive triple loop', () => {
 
   it('takes the blocked path on shapes that cross every block edge, and agrees there', () => {
     // M, N past a 4-tile edge and past MC = 64; K past KC = 256 (float32 then sums in a float64
-    // scratch); N past NC = 512 (several B slabs).
+    // scratch); N past NC = 256 (several B slabs).
     const shapes: [number, number, number][] = [[67, 259, 5], [5, 2, 517], [4, 300, 4], [63, 16, 63], [66, 1, 70]];
     const g = new Generator(7);
     for (const [M, K, N] of shapes) {

@@ -28,12 +28,12 @@ const MR = 4;
 const NR = 4;
 /**
  * Cache blocks: a B micro-panel (KC×NR float64, 8 KiB) stays in L1 while it meets every A
- * micro-panel of the A block (MC×KC, 128 KiB, in L2); the B block (KC×NC, ≤ 1 MiB) sits in L2/L3.
+ * micro-panel of the A block (MC×KC, 128 KiB, in L2); the B block (KC×NC, ≤ 512 KiB) sits in L2.
  * At the few GFLOP/s that scalar JavaScript reaches, these sizes are not critical (measured: ±10%).
  */
 const MC = 64;
 const KC = 256;
-const NC = 512;
+const NC = 256;
 /**
  * Below this many multiply-adds (M·N·K), or with a single row or column, packing costs more than it
  * saves and the reference loop runs. Measured here (float32, one matrix): the blocked path is 2.3×

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { tensor } from '@wedge/core';
-import { RoPE, applyRope, ropeTables } from '@wedge/models';
+import { Generator, type Tensor, gradcheck, randn, tensor } from '@wedge/core';
+import { RoPE, applyRope, applyRopeComposite, ropeTables } from '@wedge/models';
+import { findSecondOrderMismatch } from '../helpers/second_order.ts';
 import { assertClose } from '../helpers/assert_close.ts';
 import { loadFixture } from './fixtures.ts';
 
@@ -47,5 +48,28 @@ describe('RoPE', () => {
 
   it('refuses an odd dim', () => {
     expect(() => new RoPE(7, 10)).toThrow('RoPE: dim must be a positive even integer, got 7');
+  });
+
+  it('runs as one fused op that equals the seed’s composite, forward and backward, on strided input', () => {
+    const { cos, sin } = ropeTables(8, 10, 'float64');
+    const base = randn([2, 5, 3, 8], { generator: new Generator(6), dtype: 'float64', requiresGrad: true }); // [B, T, H, D]
+    const x = base.transpose(1, 2); // [B, H, T, D], strided, as splitHeads makes it
+    const fused = applyRope(x, cos, sin);
+    const composite = applyRopeComposite(x, cos, sin);
+    assertClose(fused, composite, { atol: 1e-15, rtol: 1e-14 });
+    const w = randn([2, 3, 5, 8], { generator: new Generator(7), dtype: 'float64' });
+    fused.mul(w).sum().backward(undefined, { retainGraph: true }); // the transpose is shared
+    const g = base.grad!;
+    base.grad = null;
+    composite.mul(w).sum().backward();
+    assertClose(g, base.grad!, { atol: 1e-15, rtol: 1e-14 });
+  });
+
+  it('passes float64 gradchecks of first and second order (its backward is the transposed rotation)', () => {
+    const { cos, sin } = ropeTables(6, 4, 'float64');
+    const x = randn([2, 1, 4, 6], { generator: new Generator(8), dtype: 'float64', requiresGrad: true });
+    const f = (t: Tensor): Tensor => applyRope(t, cos, sin).mul(applyRope(t, cos, sin)); // non-linear, for second order
+    expect(gradcheck((t) => applyRope(t, cos, sin), [x])).toBe(true);
+    expect(findSecondOrderMismatch(f, [x])).toBeNull();
   });
 });

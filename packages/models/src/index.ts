@@ -1,6 +1,6 @@
 // @wedge/models: the seed's models in Wedge (RoPE, standard and triple-product attention, the
 // one-layer TestModel), the copy task, the resilience analysis and the training comparison.
-export { RoPE, ropeTables, applyRope } from './rope.ts';
+export { RoPE, ropeTables, applyRope, applyRopeComposite } from './rope.ts';
 export {
   StandardAttention, causalMask, splitHeads, mergeHeads, type AttentionOptions,
 } from './attention.ts';

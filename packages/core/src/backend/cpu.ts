@@ -503,6 +503,47 @@ const gramDet: Kernel = (inputs, { dtype }: { dtype: DType }) => {
   return cpuTensor(out, inputs[0].shape, dtype);
 };
 
+/**
+ * Rotary position embedding in the layout of @wedge/models (pairs x[2j], x[2j+1]; the rotated
+ * halves concatenated, not re-interleaved), for x [..., T, D] and tables cos, sin [≥ T, D/2]:
+ *   out[..., t, j]       = x[2j]·cos[t, j] − x[2j+1]·sin[t, j]
+ *   out[..., t, D/2 + j] = x[2j]·sin[t, j] + x[2j+1]·cos[t, j]
+ * With `transpose`, the adjoint map (RoPE's gradient, and its inverse), from the same layout back:
+ *   out[..., t, 2j] = g[j]·cos + g[D/2 + j]·sin,   out[..., t, 2j + 1] = g[D/2 + j]·cos − g[j]·sin
+ */
+const rope: Kernel = ([x, cos, sin], { transpose }: { transpose: boolean }) => {
+  const D = x.shape[x.ndim - 1];
+  const T = x.shape[x.ndim - 2];
+  const half = D / 2;
+  const out = allocate(x.dtype, x.size);
+  const X = dataOf(x), C = dataOf(cos), S = dataOf(sin);
+  const sd = x.strides[x.ndim - 1];
+  const [ct, cj] = cos.strides;
+  const [st, sj] = sin.strides;
+  const starts = rowStarts([...x.shape.slice(0, -1), 1], [...x.strides.slice(0, -1), 0], x.offset); // one row per (…, t)
+  for (let r = 0; r < starts.length; r++) {
+    const t = r % T;
+    const base = starts[r];
+    const p = r * D;
+    for (let j = 0; j < half; j++) {
+      const c = C[cos.offset + t * ct + j * cj];
+      const s = S[sin.offset + t * st + j * sj];
+      if (!transpose) {
+        const a = X[base + 2 * j * sd];
+        const b = X[base + (2 * j + 1) * sd];
+        out[p + j] = a * c - b * s;
+        out[p + half + j] = a * s + b * c;
+      } else {
+        const u = X[base + j * sd];
+        const v = X[base + (half + j) * sd];
+        out[p + 2 * j] = u * c + v * s;
+        out[p + 2 * j + 1] = v * c - u * s;
+      }
+    }
+  }
+  return cpuTensor(out, x.shape, x.dtype);
+};
+
 const kernels: Record<string, Kernel> = {
   where,
   contiguous,
@@ -521,6 +562,7 @@ const kernels: Record<string, Kernel> = {
   cat,
   sliceScatter,
   gramDet,
+  rope,
 };
 for (const name of Object.keys(UNARY_FNS)) kernels[name] = unaryKernel(name);
 for (const name of Object.keys(BINARY_FNS)) kernels[name] = binaryKernel(name);

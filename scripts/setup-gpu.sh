@@ -7,7 +7,7 @@
 # works: `gl` is optional, pnpm install succeeds, and useGpu() stays on the CPU with one line saying
 # why. In a browser nothing is needed (gpu.js uses WebGL2).
 #
-# Usage: scripts/setup-gpu.sh [--no-install]   (--no-install: system packages only, no pnpm install)
+# Usage: scripts/setup-gpu.sh [--no-install]   (--no-install: system packages only, no pnpm install, no check)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -20,12 +20,14 @@ echo "setup-gpu: apt-get install ${PACKAGES[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${PACKAGES[@]}" >/dev/null
 
-if [ "${1:-}" != "--no-install" ]; then
-  # NOTE: node-gyp would download Node's headers (no internet on CI): point it at the local ones.
-  if [ -d /usr/include/node ]; then export npm_config_nodedir=/usr; fi
-  echo "setup-gpu: pnpm install (compiles gl from source when it is not built yet)"
-  pnpm install
+if [ "${1:-}" = "--no-install" ]; then
+  echo "setup-gpu: system packages installed; now run: npm_config_nodedir=/usr pnpm install"
+  exit 0
 fi
+# NOTE: node-gyp would download Node's headers (no internet on CI): point it at the local ones.
+if [ -d /usr/include/node ]; then export npm_config_nodedir=/usr; fi
+echo "setup-gpu: pnpm install (compiles gl from source when it is not built yet)"
+pnpm install
 
 echo "setup-gpu: checking that headless GL opens a context under xvfb-run"
 xvfb-run -a node --input-type=module -e "

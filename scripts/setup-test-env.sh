@@ -9,7 +9,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends python3 python3-torch graphviz git >/dev/null
 command -v pnpm >/dev/null 2>&1 && [ "$(pnpm --version)" = "12.4.2" ] || $SUDO npm i -g pnpm@12.4.2
-if [ -f scripts/setup-gpu.sh ]; then bash scripts/setup-gpu.sh; fi
+bash scripts/setup-gpu.sh --no-install
 # node-gyp (for `gl`) must not download Node's headers: they are in /usr/include/node
-export npm_config_nodedir=/usr
+export npm_config_nodedir=/usr JOBS=2
 pnpm install --frozen-lockfile

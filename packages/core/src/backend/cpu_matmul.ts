@@ -141,7 +141,7 @@ function packB(
  * two (each measured at a few %).
  */
 function kernel4x4(
-  kc: number, P: Float64Array, ao: number, bo: number, C: Float32Array | Float64Array, co: number, ldc: number,
+  kc: number, P: Float64Array, ao: number, bo: number, C: Float64Array, co: number, ldc: number,
 ): void {
   let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
   let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
@@ -166,14 +166,9 @@ interface GemmScratch {
   /** Packed panels: the A block at [0, bBase), the B block from bBase on. */
   readonly panels: Float64Array;
   readonly bBase: number;
-  /**
-   * One partial tile (rows past M or columns past N are computed here, then the valid part kept),
-   * one of each type. NOTE: the kernel writes the tile of C's own type so that its stores stay
-   * monomorphic in a float32 program (measured: +15% on the batched attention shapes).
-   */
-  readonly edge64: Float64Array;
-  readonly edge32: Float32Array;
-  /** Float64 accumulator of one output matrix, when float32 output needs several K blocks. */
+  /** One partial tile: rows past M or columns past N are computed here, then the valid part kept. */
+  readonly edge: Float64Array;
+  /** Float64 sums of one float32 output matrix, rounded once into the output at the end. */
   acc: Float64Array | null;
 }
 
@@ -184,8 +179,7 @@ function gemmScratch(M: number, K: number, N: number): GemmScratch {
   return {
     panels: new Float64Array(mc * kc + kc * nc),
     bBase: mc * kc,
-    edge64: new Float64Array(MR * NR),
-    edge32: new Float32Array(MR * NR),
+    edge: new Float64Array(MR * NR),
     acc: null,
   };
 }
@@ -193,26 +187,28 @@ function gemmScratch(M: number, K: number, N: number): GemmScratch {
 /**
  * C = A·B for one float matrix of the batch, blocked (GotoBLAS loop order): for each NC-wide slab
  * of B and KC-deep slice of K, pack that B block; for each MC-tall block of A, pack it; then sweep
- * 4×4 register tiles. Sums are float64 throughout: a float32 output that needs several K blocks
- * accumulates in `scratch.acc` and is rounded once at the end. `out` must be zero on entry.
+ * 4×4 register tiles. Sums are float64 throughout: a float64 output accumulates in place, a float32
+ * one in `scratch.acc`, rounded once at the end. A float64 `out` must be zero on entry.
+ * NOTE: the kernel only ever writes Float64Arrays. Writing float32 outputs directly made its
+ * stores polymorphic as soon as a program used both, and that cost 10–15% on small-K shapes.
+ * @example gemmBlocked(a, b, out, 0, 63, 16, 63) // out[0..63·63) = a·b
  */
 export function gemmBlocked(
   a: StridedMatrix, b: StridedMatrix, out: Float32Array | Float64Array, outOffset: number,
   M: number, K: number, N: number, scratch: GemmScratch = gemmScratch(M, K, N),
 ): void {
-  const { panels: P, bBase } = scratch;
-  let C: Float32Array | Float64Array = out;
-  let c0 = outOffset;
-  const viaAcc = out instanceof Float32Array && K > KC;
-  if (viaAcc) {
-    if (scratch.acc === null) scratch.acc = new Float64Array(M * N);
+  const { panels: P, bBase, edge } = scratch;
+  let C: Float64Array;
+  let c0: number;
+  if (out instanceof Float64Array) {
+    C = out;
+    c0 = outOffset;
+  } else {
+    scratch.acc ??= new Float64Array(M * N);
     C = scratch.acc;
     C.fill(0);
     c0 = 0;
   }
-  // A float32 C gets a float32 edge tile only when it holds whole sums (one K block), so each
-  // output is still a float64 sum rounded once.
-  const edge = C instanceof Float32Array ? scratch.edge32 : scratch.edge64;
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0);
     for (let k0 = 0; k0 < K; k0 += KC) {
@@ -242,7 +238,7 @@ export function gemmBlocked(
       }
     }
   }
-  if (viaAcc) out.set(C, outOffset);
+  if (C !== out) out.set(C, outOffset);
 }
 
 /** Whether the blocked path pays for this float matrix shape (else the reference loop runs). */

@@ -166,11 +166,17 @@ function main(): void {
   const rows: string[] = [];
   const bestOf = new Map<string, number>(); // case key → Wedge's best GFLOP/s, for the target line
   noGrad(() => {
-    for (const c of all) {
-      const [a, b] = operands(c, generator);
-      const flops = 2 * c.batch * c.M * c.K * c.N;
+    const inputs = all.map((c) => operands(c, generator));
+    // Check every case, which also warms the JIT up on all shapes before any timing (so a later
+    // case does not pay for re-optimising code that earlier cases specialised).
+    all.forEach((c, i) => {
+      const [a, b] = inputs[i];
       const diff = relDiff(matmul(a, b).data(), ikjBaseline(a, b));
       if (diff > 1e-6) throw new Error(`matmul bench: Wedge and the i-k-j loop differ by ${diff} on ${c.key}`);
+    });
+    for (const [i, c] of all.entries()) {
+      const [a, b] = inputs[i];
+      const flops = 2 * c.batch * c.M * c.K * c.N;
       const wedge = time(`wedge ${c.key}`, flops, () => matmul(a, b), 30);
       const ikj = time(`ikj ${c.key}`, flops, () => ikjBaseline(a, b), 5);
       const t = typeof torch === 'string' ? undefined : torch.results[c.key];

@@ -12,8 +12,9 @@ import { Generator, getBackend, matmul, noGrad, randn, type Tensor } from '@wedg
 type Variant = 'ab' | 'abT' | 'aTb';
 
 interface Case {
-  /** Row label, e.g. `256` or `[128,63,16]@[128,16,63]`. */
+  /** Case id, e.g. `256-abT` or `bmm-dA` (also the key of PyTorch's results). */
   readonly key: string;
+  /** Shape column of the table, e.g. `256×256×256` or `[128,63,16]@[128,16,63]`. */
   readonly label: string;
   readonly batch: number;
   readonly M: number;
@@ -197,12 +198,12 @@ function main(): void {
   if (typeof torch === 'string') console.log(torch);
   else {
     // NOTE: Debian's torch calls whatever libblas.so.3 points to. With only libblas3 installed that
-    // is the unoptimised reference BLAS (≈ 3 GFLOP/s here); installing libopenblas0 switches it.
+    // is the unoptimised reference BLAS (2–5 GFLOP/s here); installing libopenblas0 switches it.
     const reference = torch.blas.includes('/blas/libblas.so') ? ' (the reference BLAS of libblas3, unoptimised)' : '';
     console.log(`PyTorch ${torch.version}, BLAS ${torch.blas}${reference}, torch.matmul, best of 5 rounds of ≥ 0.2 s.`);
   }
   console.log('');
-  console.log(`| shape (M×K×N or batched) | product | Wedge | Wedge mean | plain i-k-j | ${torchHeads.join(' | ')} |`);
+  console.log(`| shape (M×K×N or batched) | product | Wedge | Wedge mean | i-k-j loop (the old kernel) | ${torchHeads.join(' | ')} |`);
   console.log(`|---|---|---:|---:|---:|${torchHeads.map(() => '---:|').join('')}`);
   for (const r of rows) console.log(r);
   // The issue's target: ≥ 3 GFLOP/s at 256 and 512 for every product.

@@ -92,17 +92,27 @@ describe('live round trips with PyTorch', () => {
   });
 });
 
+/** The text between the checkpoint-example markers of a markdown file. */
+function exampleSection(file: string): string {
+  const md = readFileSync(repo(file), 'utf8');
+  const section = /<!-- checkpoint-example[^>]*-->([\s\S]*?)<!-- \/checkpoint-example -->/.exec(md)?.[1];
+  if (!section) throw new Error(`${file}: no checkpoint-example section`);
+  return section;
+}
+
 /** The lines between the checkpoint-example markers of docs/checkpoints.md, by language. */
 function docExample(): { python: string[]; ts: string[] } {
-  const md = readFileSync(repo('docs/checkpoints.md'), 'utf8');
-  const section = /<!-- checkpoint-example[^>]*-->([\s\S]*?)<!-- \/checkpoint-example -->/.exec(md)?.[1];
-  if (!section) throw new Error('docs/checkpoints.md: no checkpoint-example section');
+  const section = exampleSection('docs/checkpoints.md');
   const block = (lang: string) =>
     (new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(section)?.[1] ?? '').split('\n').filter((l) => l.trim() !== '');
   return { python: block('python'), ts: block('ts') };
 }
 
 describe('docs/checkpoints.md', () => {
+  it('the README shows the same five lines that this test runs', () => {
+    expect(exampleSection('README.md')).toBe(exampleSection('docs/checkpoints.md'));
+  });
+
   it('the example is five lines: three of PyTorch, two of Wedge', () => {
     const { python, ts } = docExample();
     expect([python.length, ts.length]).toEqual([3, 2]);

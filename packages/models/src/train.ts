@@ -32,7 +32,7 @@ export interface TrainConfig {
 /** The experiment's defaults (the seed's config; PyTorch copies perfectly by ~200/~400 steps). */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   attnTypes: ['standard', 'triple'],
-  steps: 300,
+  steps: 250,
   batchSize: 32,
   seqLen: 64,
   vocab: 16,

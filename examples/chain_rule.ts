@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Generator, fmtShape, getBackend, randn, toDot, topologicalOrder, type Tensor } from '@wedge/core';
+import { Generator, fmtShape, getBackend, randn, toDot, topologicalOrder, unravelIndex, type Tensor } from '@wedge/core';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DEFAULT_SEED = 7;
@@ -59,7 +59,7 @@ export function compareGradient(
   for (let k = 0; k < Math.min(wedge.length, hand.length); k++) {
     const good = Math.abs(wedge[k] - hand[k]) <= ATOL + RTOL * Math.abs(hand[k]);
     ok &&= good;
-    const element = `${name}${shape.length > 0 ? fmtShape(unravel(k, shape)) : ''}`;
+    const element = `${name}${shape.length > 0 ? fmtShape(unravelIndex(k, shape)) : ''}`;
     lines.push(`    ${element.padEnd(14)} ${fmtNum(wedge[k])}  ${fmtNum(hand[k])}  ${good ? '✓' : '✗'}`);
   }
   return { lines, ok };
@@ -187,16 +187,6 @@ function versions(seed: number): string {
   }
   const cpu = cpus()[0]?.model.trim() ?? 'unknown cpu';
   return `seed ${seed} · @wedge/core ${core.version} · node ${process.version} · ${platform()}-${arch()} ${cpu} · commit ${commit}`;
-}
-
-/** Flat row-major index → multi-index. */
-function unravel(k: number, shape: readonly number[]): number[] {
-  const index: number[] = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    index.unshift(k % shape[d]);
-    k = Math.floor(k / shape[d]);
-  }
-  return index;
 }
 
 const fmtNum = (v: number): string => v.toFixed(12).padStart(17);

@@ -1,6 +1,6 @@
 // Tolerance comparisons for tests: |actual − expected| ≤ atol + rtol·|expected| elementwise, NaN
 // equal to NaN, infinities equal only to themselves; failures name the element and both shapes.
-import { Tensor, type NestedArray } from '@wedge/core';
+import { Tensor, unravelIndex, type NestedArray } from '@wedge/core';
 
 export interface CloseOptions {
   rtol?: number;
@@ -25,15 +25,6 @@ function flatten(x: Tensor | NestedArray | ArrayLike<number>): Flat {
     level = level[0];
   }
   return { shape, values: (x as unknown[]).flat(Infinity).map(Number) };
-}
-
-function unravel(k: number, shape: readonly number[]): number[] {
-  const index: number[] = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    index.unshift(k % shape[d]);
-    k = Math.floor(k / shape[d]);
-  }
-  return index;
 }
 
 /** Whether `a` is within tolerance of the expected `b`. */
@@ -74,7 +65,7 @@ export function assertClose(
   if (bad > 0) {
     throw new Error(
       `${label}: ${bad} of ${a.values.length} values differ (rtol ${rtol}, atol ${atol}); worst at ` +
-        `[${unravel(worst, a.shape).join(', ')}] of shape [${a.shape.join(', ')}]: ` +
+        `[${unravelIndex(worst, a.shape).join(', ')}] of shape [${a.shape.join(', ')}]: ` +
         `got ${a.values[worst]}, expected ${b.values[worst]}`,
     );
   }

@@ -3,7 +3,7 @@
 export { Tensor, type TensorLike, type NestedArray } from './tensor.ts';
 export { type DType, type TypedArray, promoteTypes, isFloat } from './dtype.ts';
 export { WedgeError, fmtShape } from './errors.ts';
-export { type Shape, broadcastShapes, sizeOf, contiguousStrides } from './shape.ts';
+export { type Shape, broadcastShapes, sizeOf, contiguousStrides, unravelIndex } from './shape.ts';
 export { type Storage, CpuStorage } from './storage.ts';
 
 export {
@@ -17,7 +17,7 @@ export {
 
 export {
   add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos, sign,
-  square, eq, ne, lt, le, gt, ge, where, maskedFill, cast,
+  square, eq, ne, lt, le, gt, ge, where, maskedFill, cast, broadcastView,
 } from './ops/elementwise.ts';
 export { sum, mean, max, min, argmax, argmin, sumToShape } from './ops/reduce.ts';
 export {

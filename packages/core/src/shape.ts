@@ -44,6 +44,19 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
   return out;
 }
 
+/**
+ * The multi-index of flat row-major position `k` in `shape`.
+ * @example unravelIndex(5, [2, 3]) // [1, 2]
+ */
+export function unravelIndex(k: number, shape: Shape): number[] {
+  const index = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    index[d] = k % shape[d];
+    k = Math.floor(k / shape[d]);
+  }
+  return index;
+}
+
 /** Turn a possibly negative axis into 0..rank-1, or throw naming the op and shape. */
 export function normalizeDim(op: string, dim: number, rank: number, shape?: Shape): number {
   const r = Math.max(rank, 1);

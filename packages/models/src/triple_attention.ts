@@ -9,17 +9,10 @@
 // lies in the plane of q_i and r_i, so the softmax favours keys in that plane, whatever their norm.
 // Then: causal mask, softmax over j, weighted sum of v_j, output projection. RoPE acts on q, k and r.
 import {
-  type DType, Linear, Module, Tensor, broadcastShapes, defineOp, promoteTypes, runKernel,
+  type DType, Linear, Module, Tensor, broadcastShapes, broadcastView, defineOp, promoteTypes, runKernel,
 } from '@wedge/core';
 import { type AttentionOptions, causalMask, checkInput, headDim, mergeHeads, splitHeads } from './attention.ts';
 import { RoPE } from './rope.ts';
-
-/** A stride-0 view of `t` broadcast to `shape` (inside a forward: no copy, no graph). */
-function broadcastView(t: Tensor, shape: readonly number[]): Tensor {
-  const lead = shape.length - t.ndim;
-  const strides = shape.map((d, i) => (i < lead || (t.shape[i - lead] === 1 && d !== 1) ? 0 : t.strides[i - lead]));
-  return new Tensor(t.storage, [...shape], strides, t.offset);
-}
 
 const gramDetOp = defineOp<{ dtype: DType }>({
   name: 'gramDet',

@@ -1,5 +1,6 @@
 // gradcheck: compare backward() with central finite differences, in float64.
 import { WedgeError, fmtShape } from '../errors.ts';
+import { unravelIndex } from '../shape.ts';
 import { CpuStorage } from '../storage.ts';
 import { Tensor } from '../tensor.ts';
 import { noGrad } from './grad_mode.ts';
@@ -78,13 +79,7 @@ export function findGradMismatch(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor
       const numeric = (at(eps) - at(-eps)) / (2 * eps);
       const a = analytic[k];
       if (!(Math.abs(numeric - a) <= atol + rtol * Math.abs(numeric)) && !(Number.isNaN(numeric) && Number.isNaN(a))) {
-        const index: number[] = [];
-        let rest = k;
-        for (let d = x.ndim - 1; d >= 0; d--) {
-          index.unshift(rest % x.shape[d]);
-          rest = Math.floor(rest / x.shape[d]);
-        }
-        return { input: i, index, numeric, analytic: a };
+        return { input: i, index: unravelIndex(k, x.shape), numeric, analytic: a };
       }
     }
   }

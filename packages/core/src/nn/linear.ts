@@ -1,6 +1,7 @@
 // Linear and Embedding, with PyTorch's weight layouts and default initialisations.
 import type { DType } from '../dtype.ts';
 import { WedgeError, fmtShape } from '../errors.ts';
+import { unravelIndex } from '../shape.ts';
 import type { Generator } from '../random.ts';
 import type { Tensor } from '../tensor.ts';
 import { toCpu } from '../backend/dispatch.ts';
@@ -86,11 +87,7 @@ function checkIds(ids: Tensor, num: number): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v >= 0 && v < num) continue;
-    const pos: number[] = [];
-    for (let d = ids.ndim - 1, rest = i; d >= 0; d--) {
-      pos.unshift(rest % ids.shape[d]);
-      rest = Math.floor(rest / ids.shape[d]);
-    }
+    const pos = unravelIndex(i, ids.shape);
     throw new WedgeError(
       `Embedding: id ${v} at position ${fmtShape(pos)} of ids ${fmtShape(ids.shape)} is out of range [0, ${num})`,
     );

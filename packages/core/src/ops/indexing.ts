@@ -2,7 +2,7 @@
 // that is itself differentiable (its gradient is the gather again).
 import { type DType } from '../dtype.ts';
 import { WedgeError, fmtShape } from '../errors.ts';
-import { normalizeDim } from '../shape.ts';
+import { normalizeDim, unravelIndex } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel, toCpu } from '../backend/dispatch.ts';
 import { defineOp, type OpFn } from './define.ts';
@@ -52,12 +52,7 @@ function checkIndexRange(op: string, index: Tensor, size: number, what: string):
   for (let i = 0; i < ids.length; i++) {
     const v = ids[i];
     if (v < 0 || v >= size) {
-      const pos: number[] = [];
-      let rest = i;
-      for (let d = index.ndim - 1; d >= 0; d--) {
-        pos.unshift(rest % index.shape[d]);
-        rest = Math.floor(rest / index.shape[d]);
-      }
+      const pos = unravelIndex(i, index.shape);
       throw new WedgeError(`${op}: index ${v} at position ${fmtShape(pos)} is out of range [0, ${size}) for ${what}`);
     }
   }

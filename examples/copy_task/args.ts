@@ -71,7 +71,8 @@ export function parseCli(argv: string[], cwd: string, resolvePath: (cwd: string,
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      // `pnpm --filter examples copy-task -- --steps 3` passes the separator through: drop a leading one
+      args: argv[0] === '--' ? argv.slice(1) : argv,
       strict: true,
       allowPositionals: false,
       options: {

@@ -56,6 +56,10 @@ describe('copy-task flags', () => {
       backend: 'gpu', out: '/home/u/x/y', init: ['/home/u/a.safetensors'], quiet: true });
   });
 
+  it('accepts the `--` that pnpm passes through (`copy-task -- --steps 3`)', () => {
+    expect(parse(['--', '--steps', '3', '--attn', 'standard'])).toMatchObject({ steps: 3, attn: ['standard'] });
+  });
+
   it.each([
     [['--steps', '0'], "--steps must be an integer ≥ 1, got '0'"],
     [['--steps', '1.5'], "--steps must be an integer ≥ 1, got '1.5'"],

@@ -1,10 +1,9 @@
 // Linear and Embedding, with PyTorch's weight layouts and default initialisations.
 import type { DType } from '../dtype.ts';
 import { WedgeError, fmtShape } from '../errors.ts';
-import { unravelIndex } from '../shape.ts';
 import type { Generator } from '../random.ts';
 import type { Tensor } from '../tensor.ts';
-import { toCpu } from '../backend/dispatch.ts';
+import { firstOutOfRange } from '../ops/indexing.ts';
 import { biasUniform, kaimingUniformA5, standardNormal } from './init.ts';
 import { Module, Parameter } from './module.ts';
 
@@ -83,13 +82,10 @@ function checkSize(layer: string, what: string, n: number): void {
 
 /** Throw naming the first id outside [0, num), with its position in `ids`. */
 function checkIds(ids: Tensor, num: number): void {
-  const values = toCpu(ids).data();
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v >= 0 && v < num) continue;
-    const pos = unravelIndex(i, ids.shape);
+  const bad = firstOutOfRange(ids, num);
+  if (bad) {
     throw new WedgeError(
-      `Embedding: id ${v} at position ${fmtShape(pos)} of ids ${fmtShape(ids.shape)} is out of range [0, ${num})`,
+      `Embedding: id ${bad.value} at position ${fmtShape(bad.position)} of ids ${fmtShape(ids.shape)} is out of range [0, ${num})`,
     );
   }
 }

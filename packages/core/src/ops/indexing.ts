@@ -46,15 +46,21 @@ const scatterAddOp: OpFn<ScatterAttrs> = defineOp<ScatterAttrs>({
   backward: (gOut, { inputs: [index], attrs: { dim } }) => ({ src: () => gatherOp([gOut, index], { dim }) }),
 });
 
-/** Throw naming the first index outside [0, size), with its position. */
-function checkIndexRange(op: string, index: Tensor, size: number, what: string): void {
+/** The first entry of `index` outside [0, size), with its position, or null when all are in range. */
+export function firstOutOfRange(index: Tensor, size: number): { value: number; position: number[] } | null {
   const ids = toCpu(index).data();
   for (let i = 0; i < ids.length; i++) {
     const v = ids[i];
-    if (v < 0 || v >= size) {
-      const pos = unravelIndex(i, index.shape);
-      throw new WedgeError(`${op}: index ${v} at position ${fmtShape(pos)} is out of range [0, ${size}) for ${what}`);
-    }
+    if (v < 0 || v >= size) return { value: v, position: unravelIndex(i, index.shape) };
+  }
+  return null;
+}
+
+/** Throw naming the first index outside [0, size), with its position. */
+function checkIndexRange(op: string, index: Tensor, size: number, what: string): void {
+  const bad = firstOutOfRange(index, size);
+  if (bad) {
+    throw new WedgeError(`${op}: index ${bad.value} at position ${fmtShape(bad.position)} is out of range [0, ${size}) for ${what}`);
   }
 }
 

@@ -135,7 +135,7 @@ function torchTimings(all: Case[]): TorchResults | string {
 function gitCommit(): string {
   try {
     const hash = execSync('git rev-parse --short HEAD', { cwd: HERE, encoding: 'utf8' }).trim();
-    const dirty = execSync('git status --porcelain -- ../packages/core/src/backend/cpu_matmul.ts matmul.bench.ts matmul_torch.py', { cwd: HERE, encoding: 'utf8' }).trim();
+    const dirty = execSync('git status --porcelain -- ../packages/core/src/backend/cpu/matmul.ts matmul.bench.ts matmul_torch.py', { cwd: HERE, encoding: 'utf8' }).trim();
     return dirty === '' ? hash : `${hash} (+ uncommitted changes to the kernel or bench)`;
   } catch {
     return 'unknown';

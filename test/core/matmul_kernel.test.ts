@@ -10,7 +10,7 @@ import { Generator, matmul, randn, tensor, zeros, type DType, type Tensor } from
 // Internals under test (imported after @wedge/core, which loads the backend in its own order).
 import {
   gemmBlocked, gemmReference, useBlocked, type StridedMatrix,
-} from '../../packages/core/src/backend/cpu_matmul.ts';
+} from '../../packages/core/src/backend/cpu/matmul.ts';
 import { hasTorch, PYTHON, TORCH_MISSING } from '../helpers/torch.ts';
 
 /** How an operand [..., R, C] is laid out in memory before matmul reads it. */

@@ -1,78 +1,61 @@
-// The fused Gram-determinant score kernel against the seed's composite (run on the CPU backend):
-// strided [B, H, T, D] views, broadcast batch dims, causal masking, and its registration contract.
+// The models' fused `gramDet` kernel, declared for the gpu backend from @wedge/models with
+// registerKernel, against its CPU kernel: broadcast [B, H, T, 1] / [B, H, 1, T] / [B, H, T, T] entries
+// and strided layouts, on the GPU, and the same triple-attention forward on both backends.
 import { describe, it, beforeAll, expect } from 'vitest';
 import fc from 'fast-check';
-import { Tensor, getBackend, runKernel, setBackend, sum, mul, transpose } from '@wedge/core';
-import { GPU_BACKEND, gramDetScoreReference, type GramDetAttrs } from '@wedge/gpu';
+import { Tensor, getBackend, kernelOf, runKernel, setBackend } from '@wedge/core';
+import { GPU_BACKEND } from '@wedge/gpu';
+import { gramDeterminant } from '@wedge/models';
 import { MODES, U32, activate, check, makeInput } from './harness.ts';
 
-const size = fc.constantFrom(1, 2, 3, 5, 8, 17, 33);
-
 /**
- * Compare the kernel with the composite. By Cauchy–Schwarz every term of det G is at most
- * qq·kk·rr, and each dot product carries a relative error of at most ~D·2⁻²⁴, so
- * |gpu − cpu| ≤ (3D + 10)·2⁻²⁴ · 6·qq·kk·rr · scale.
+ * Each of det G's five terms is a product of three entries, each rounded once on the GPU and the
+ * sum rounded five times: |gpu − cpu| ≤ 16·2⁻²⁴·Σ|terms|.
  */
-function expectScoreParity(label: string, q: Tensor, k: Tensor, r: Tensor, attrs: GramDetAttrs): void {
+function expectGramParity(label: string, xs: Tensor[]): void {
   setBackend('cpu');
-  const want = gramDetScoreReference(q, k, r, attrs);
-  const norms = (x: Tensor): Tensor => sum(mul(x, x), -1, true);
-  const mag = mul(mul(norms(q), transpose(norms(k), -2, -1)), norms(r)).mul(6 * attrs.scale).data();
+  const want = gramDeterminant(...(xs as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]));
+  const [qq, kk, rr, qk, rk, rq] = xs.map((x) => x.abs());
+  const mag = qq.mul(kk).mul(rr).add(qk.mul(rk).mul(rq).mul(2)).add(qq.mul(rk).mul(rk)).add(kk.mul(rq).mul(rq)).add(rr.mul(qk).mul(qk)).data();
   setBackend(GPU_BACKEND);
-  const got = runKernel('gramDetScore', [q, k, r], attrs);
+  const got = gramDeterminant(...(xs as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]));
   expect(got.device, `${label}: computed on the GPU`).toBe('gpu');
   expect(got.shape).toEqual(want.shape);
-  const D = q.shape[q.ndim - 1];
   const [g, w] = [got.data(), want.data()];
   for (let i = 0; i < w.length; i++) {
-    const bound = (3 * D + 10) * U32 * mag[i] + 1e-30;
-    if (w[i] === -Infinity) {
-      if (g[i] !== -Infinity) throw new Error(`${label}: [${i}] should be masked to −∞, got ${g[i]}`);
-    } else if (!(Math.abs(g[i] - w[i]) <= bound)) {
-      throw new Error(`${label}: [${i}] = ${g[i]} on the GPU, ${w[i]} on the CPU (bound ${bound})`);
-    }
+    const bound = 16 * U32 * mag[i] + 1e-30;
+    if (!(Math.abs(g[i] - w[i]) <= bound)) throw new Error(`${label}: [${i}] = ${g[i]} on the GPU, ${w[i]} on the CPU (bound ${bound})`);
   }
 }
 
 for (const { mode, skip } of MODES) {
-  const numRuns = mode === 'cpu' ? 12 : 5;
-
-  describe.skipIf(skip)(`gramDetScore kernel matches the seed's composite (${mode})`, () => {
+  describe.skipIf(skip)(`the models' gramDet kernel runs on the GPU and matches the CPU kernel (${mode})`, () => {
     beforeAll(() => activate(mode));
 
-    it('is registered on the gpu backend and takes float32 inputs of any size', () => {
+    it('is registered for the gpu backend by @wedge/models (one name on every backend)', () => {
       const backend = getBackend();
       expect(backend.name).toBe(GPU_BACKEND);
-      expect(typeof backend.kernels.gramDetScore).toBe('function');
-      const q = makeInput([1, 2, 3], 'contiguous', 1);
-      expect(backend.accepts?.('gramDetScore', [q, q, q], { scale: 1 })).toBe(true);
+      expect(typeof kernelOf(backend, 'gramDet')).toBe('function');
     });
 
-    it('on [B, H, T, D] views of [B, T, H, D] projections, with and without the causal mask', () => {
-      const cases = fc.record({ B: fc.constantFrom(1, 2), H: fc.constantFrom(1, 3), T: size, S: size, D: size, causal: fc.boolean(), seed: fc.nat() });
+    it('on broadcast Gram entries of [B, H, T, T] scores, strided layouts included', () => {
+      const sizes = fc.constantFrom(1, 2, 3, 5, 17, 33);
+      const cases = fc.record({ B: fc.constantFrom(1, 2), H: fc.constantFrom(1, 3), T: sizes, seed: fc.nat() });
       check(
-        fc.property(cases, ({ B, H, T, S, D, causal, seed }) => {
-          const view = (len: number, s: number): Tensor => makeInput([B, len, H, D], 'contiguous', s).transpose(1, 2); // [B, H, len, D]
-          const attrs = { scale: 1 / D ** 1.5, causal };
-          expectScoreParity(`B${B} H${H} T${T} S${S} D${D} causal ${causal}`, view(T, seed), view(S, seed + 1), view(T, seed + 2), attrs);
+        fc.property(cases, ({ B, H, T, seed }) => {
+          const col = (s: number): Tensor => makeInput([B, H, T, 1], 'contiguous', s); //      [B, H, T, 1]
+          const row = (s: number): Tensor => makeInput([B, H, 1, T], 'contiguous', s); //      [B, H, 1, T]
+          const full = (s: number): Tensor => makeInput([B, H, T, T], 'transposed', s); //     [B, H, T, T]
+          expectGramParity(`B${B} H${H} T${T}`, [col(seed), row(seed + 1), col(seed + 2), full(seed + 3), full(seed + 4), col(seed + 5)]);
         }),
-        numRuns,
+        mode === 'cpu' ? 8 : 4,
       );
     });
 
-    it('with broadcast (stride-0) batch dims and a sliced feature dim', () => {
-      const q = makeInput([2, 3, 9, 4], 'sliced', 1);
-      const k = makeInput([1, 3, 7, 4], 'contiguous', 2).expand([2, 3, 7, 4]);
-      const r = makeInput([2, 1, 9, 4], 'contiguous', 3).expand([2, 3, 9, 4]);
-      expectScoreParity('broadcast batch', q, k, r, { scale: 0.125 });
-    });
-
-    it('rejects mismatched shapes naming all three', () => {
-      const q = makeInput([2, 5, 4], 'contiguous', 1);
-      const k = makeInput([2, 5, 3], 'contiguous', 2);
-      expect(() => runKernel('gramDetScore', [q, k, q], { scale: 1 })).toThrow(
-        'gramDetScore: needs q, r [..., T, D] and k [..., S, D] with equal batch dims: q [2, 5, 4], k [2, 5, 3], r [2, 5, 4]',
-      );
+    it('float64 entries go down the chain to the CPU kernel', () => {
+      const x = makeInput([2, 3], 'contiguous', 1).double();
+      setBackend(GPU_BACKEND);
+      expect(runKernel('gramDet', [x, x, x, x, x, x], { dtype: 'float64' }).device).toBe('cpu');
     });
   });
 }

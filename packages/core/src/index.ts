@@ -37,8 +37,12 @@ export { toDot } from './autograd/dot.ts';
 
 export { tidy, keep } from './memory.ts';
 export { type Backend, type Kernel } from './backend/backend.ts';
-export { registerBackend, setBackend, getBackend, listBackends, runKernel, logKernels, toCpu, type KernelLogger } from './backend/dispatch.ts';
-export { cpuBackend, stridedOffsets } from './backend/cpu.ts';
+export {
+  registerBackend, setBackend, getBackend, listBackends, runKernel, logKernels, toCpu, registerKernel, registerKernels,
+  setCpuEngine, getCpuEngine, fallbackChain, kernelOf, type KernelLogger,
+} from './backend/dispatch.ts';
+export { cpuBackend, stridedOffsets, cpuTensor, rowsOf, rowStarts, type Rows } from './backend/cpu/index.ts';
+export { allocate } from './dtype.ts';
 
 // ---- nn, optimizers and checkpoints (issue 3) ----
 export { Module, Parameter } from './nn/module.ts';

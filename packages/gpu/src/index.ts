@@ -9,8 +9,7 @@ import { KernelRunner } from './runtime.ts';
 export { GpuStorage, gpuMemory, type GpuMemoryInfo } from './storage.ts';
 export { type GpuMode, headlessGlProblem, headlessGlRenderer } from './context.ts';
 export { type GpuPolicy, DEFAULT_POLICY } from './policy.ts';
-export { GPU_BACKEND } from './backend.ts';
-export { gramDetScoreReference, type GramDetAttrs } from './kernels/gram_det.ts';
+export { GPU_BACKEND, type GpuBackend } from './backend.ts';
 
 export interface UseGpuOptions extends Partial<GpuPolicy> {
   /** gpu.js mode: 'headlessgl' in Node and 'webgl2' in a browser by default; 'cpu' runs the kernels as JS. */

@@ -33,8 +33,6 @@ function outputSize(kernel: string, inputs: readonly Tensor[], attrs: any): numb
     case 'max':
     case 'min':
       return x.shape.reduce((n, d, i) => (attrs.dims.includes(i) ? n : n * d), 1);
-    case 'gramDetScore':
-      return (x.size / x.shape[x.ndim - 1]) * inputs[1].shape[inputs[1].ndim - 2];
     default:
       return x.size;
   }
@@ -51,7 +49,6 @@ export function accepts(policy: GpuPolicy, kernel: string, inputs: readonly Tens
   if (!inputs.every((t) => GPU_DTYPES.has(t.dtype) && t.storage.size > 0 && t.storage.size < MAX_INDEX)) return false;
   const out = outputSize(kernel, inputs, attrs);
   if (out === 0 || out >= MAX_INDEX) return false;
-  if (kernel === 'gramDetScore') return true; // no CPU kernel to hand off to
   if (inputs.some((t) => t.storage instanceof GpuStorage)) return true;
   const threshold = policy.cpuHandoffSize;
   if (kernel === 'matmul') return out * inputs[0].shape[inputs[0].ndim - 1] >= 64 * threshold; // M·N·K

@@ -2,6 +2,7 @@
 // features x[..., 0::2], x[..., 1::2], and the output is the two rotated halves concatenated
 // (NOT re-interleaved), so feature i of the output is not the rotated feature i of the input.
 import { type DType, Module, type Tensor, WedgeError, arange, cat, defineOp, div, einsum, fmtShape, pow, runKernel } from '@wedge/core';
+import './kernels/rope.ts'; // registers the fused rope kernel on each backend
 
 /**
  * The angle tables of RoPE: θ_j = 10000^(−2j/dim) and angle[t, j] = t · θ_j, as cos and sin,

@@ -13,6 +13,7 @@ import {
 } from '@wedge/core';
 import { type AttentionOptions, causalMask, checkInput, headDim, mergeHeads, splitHeads } from './attention.ts';
 import { RoPE } from './rope.ts';
+import './kernels/gram_det.ts'; // registers the fused gramDet kernel on each backend
 
 const gramDetOp = defineOp<{ dtype: DType }>({
   name: 'gramDet',

@@ -1,13 +1,13 @@
 // The backend interface: kernels keyed by name, like TensorFlow.js's kernel registry. The CPU
 // backend implements every kernel and is the reference; others implement a subset and the
-// dispatcher falls back to the CPU for the rest, kernel by kernel.
+// dispatcher falls back along its chain (gpu → wasm → cpu) for the rest, kernel by kernel.
 import type { Tensor } from '../tensor.ts';
 
 /**
  * A kernel computes a fresh output from its inputs. Inputs may be strided views (broadcast dims
  * have stride 0); shapes are already checked by the op. Outputs are contiguous.
  */
-export type Kernel = (inputs: readonly Tensor[], attrs: any) => Tensor;
+export type Kernel = (inputs: readonly Tensor[], attrs: any, backend: Backend) => Tensor;
 
 export interface Backend {
   readonly name: string;

@@ -1,39 +1,93 @@
-// The dispatcher: runs a kernel on the active backend, or on the CPU reference when the active
-// backend lacks it or declines the call. Set WEDGE_LOG_KERNELS=1 (or call logKernels) to see which
-// backend ran each kernel.
+// The dispatcher: runs a kernel on the first backend of a fallback chain that has it and accepts the
+// call. The chain is the active backend, then the default CPU engine (the wasm backend where it
+// registered itself as such), then the CPU reference: gpu → wasm → cpu. `setBackend('cpu')` runs
+// the reference alone. Set WEDGE_LOG_KERNELS=1 (or call logKernels) to see which backend ran each
+// kernel and why the ones before it did not.
 import { WedgeError } from '../errors.ts';
 import { CpuStorage } from '../storage.ts';
 import { Tensor } from '../tensor.ts';
-import type { Backend } from './backend.ts';
-import { cpuBackend } from './cpu.ts';
+import type { Backend, Kernel } from './backend.ts';
+import { cpuBackend } from './cpu/index.ts';
 
 const backends = new Map<string, Backend>([['cpu', cpuBackend]]);
 let active: Backend = cpuBackend;
+/** The backend that runs CPU work when no other is chosen (see setCpuEngine). */
+let cpuEngine: Backend = cpuBackend;
+
+/**
+ * Kernels other packages declare for a backend by name (the models' `rope` and `gramDet`), kept
+ * apart from the backend object so that they may be declared before the backend registers.
+ */
+const extraKernels = new Map<string, Map<string, Kernel>>();
 
 export type KernelLogger = (kernel: string, backend: string, reason?: string) => void;
-let logger: KernelLogger | null =
-  typeof process !== 'undefined' && process.env?.WEDGE_LOG_KERNELS
-    ? (k, b, why) => console.error(`[wedge] ${k} → ${b}${why ? ` (${why})` : ''}`)
-    : null;
+const printLine: KernelLogger = (k, b, why) => console.error(`[wedge] ${k} → ${b}${why ? ` (${why})` : ''}`);
+let logger: KernelLogger | null = typeof process !== 'undefined' && process.env?.WEDGE_LOG_KERNELS ? printLine : null;
 
 /** Log every kernel call with the backend that ran it; `null` turns logging off. */
 export function logKernels(fn: KernelLogger | null | true): void {
-  logger = fn === true ? (k, b, why) => console.error(`[wedge] ${k} → ${b}${why ? ` (${why})` : ''}`) : fn;
+  logger = fn === true ? printLine : fn;
 }
 
 export function registerBackend(backend: Backend): void {
   backends.set(backend.name, backend);
+  if (active.name === backend.name) active = backend;
+  if (cpuEngine.name === backend.name) cpuEngine = backend;
 }
 
-/** Make `name` the active backend. */
+/**
+ * Declare kernel `name` for the backend called `backend` (registered now or later). A backend's own
+ * kernel of the same name wins. This is how a package outside core brings its fused ops to every
+ * backend from its own files.
+ * @example registerKernel('cpu', 'gramDet', gramDetCpu)
+ */
+export function registerKernel(backend: string, name: string, kernel: Kernel): void {
+  let table = extraKernels.get(backend);
+  if (!table) extraKernels.set(backend, (table = new Map()));
+  table.set(name, kernel);
+}
+
+/** registerKernel for several kernels of one backend. @example registerKernels('gpu', { gramDet, rope }) */
+export function registerKernels(backend: string, kernels: Readonly<Record<string, Kernel>>): void {
+  for (const [name, k] of Object.entries(kernels)) registerKernel(backend, name, k);
+}
+
+/** The kernel `name` of `backend`: its own, else one registered for it by name. */
+export function kernelOf(backend: Backend, name: string): Kernel | undefined {
+  return backend.kernels[name] ?? extraKernels.get(backend.name)?.get(name);
+}
+
+/** Make `name` the active backend. `setBackend('cpu')` runs everything on the JS reference. */
 export function setBackend(name: string): void {
   const b = backends.get(name);
   if (!b) throw new WedgeError(`setBackend: no backend '${name}' (registered: ${[...backends.keys()].join(', ')})`);
   active = b;
 }
 
+/**
+ * Make the registered backend `name` the default CPU engine: the fallback of every other backend,
+ * and the active one if the active one was the previous engine. The wasm backend calls this when it
+ * loads where WebAssembly SIMD runs.
+ */
+export function setCpuEngine(name: string): void {
+  const b = backends.get(name);
+  if (!b) throw new WedgeError(`setCpuEngine: no backend '${name}' (registered: ${[...backends.keys()].join(', ')})`);
+  if (active === cpuEngine) active = b;
+  cpuEngine = b;
+}
+
 export const getBackend = (): Backend => active;
+export const getCpuEngine = (): Backend => cpuEngine;
 export const listBackends = (): string[] => [...backends.keys()];
+
+/** The backends a call tries, in order: active → CPU engine → CPU reference, without repeats. */
+export function fallbackChain(): Backend[] {
+  if (active === cpuBackend) return [cpuBackend];
+  const chain = [active];
+  if (cpuEngine !== active) chain.push(cpuEngine);
+  if (cpuEngine !== cpuBackend) chain.push(cpuBackend);
+  return chain;
+}
 
 /** A view of `t` whose storage is on the CPU (same shape, strides and offset). */
 export function toCpu(t: Tensor): Tensor {
@@ -41,22 +95,24 @@ export function toCpu(t: Tensor): Tensor {
   return new Tensor(new CpuStorage(t.storage.read(), t.dtype), t.shape, t.strides, t.offset);
 }
 
-/** Run kernel `name` on the active backend, falling back to the CPU reference. */
+/** Run kernel `name` on the first backend of the fallback chain that has it and accepts the call. */
 export function runKernel(name: string, inputs: readonly Tensor[], attrs: unknown = {}): Tensor {
   for (const x of inputs) {
     if (x.storage.disposed) throw new WedgeError(`${name}: an input tensor was disposed`);
   }
-  if (active !== cpuBackend) {
-    const k = active.kernels[name];
-    if (k && (active.accepts?.(name, inputs, attrs) ?? true)) {
-      logger?.(name, active.name);
-      return k(inputs, attrs);
+  let why: string[] | null = logger ? [] : null;
+  for (const b of fallbackChain()) {
+    const k = kernelOf(b, name);
+    if (b === cpuBackend) {
+      if (!k) break;
+      logger?.(name, 'cpu', why!.length ? why!.join('; ') : undefined);
+      return k(inputs.map(toCpu), attrs, b);
     }
-    logger?.(name, 'cpu', k ? `${active.name} declined` : `${active.name} has no ${name} kernel`);
-  } else {
-    logger?.(name, 'cpu');
+    if (k && (b.accepts?.(name, inputs, attrs) ?? true)) {
+      logger?.(name, b.name, why!.length ? why!.join('; ') : undefined);
+      return k(inputs, attrs, b);
+    }
+    why?.push(k ? `${b.name} declined` : `${b.name} has no ${name} kernel`);
   }
-  const k = cpuBackend.kernels[name];
-  if (!k) throw new WedgeError(`${name}: no kernel '${name}' on backend cpu`);
-  return k(inputs.map(toCpu), attrs);
+  throw new WedgeError(`${name}: no kernel '${name}' on backend cpu`);
 }

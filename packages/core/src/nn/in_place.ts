@@ -4,7 +4,7 @@ import type { TypedArray } from '../dtype.ts';
 import { WedgeError, fmtShape } from '../errors.ts';
 import { CpuStorage } from '../storage.ts';
 import type { Tensor } from '../tensor.ts';
-import { stridedOffsets } from '../backend/cpu.ts';
+import { stridedOffsets } from '../backend/cpu/index.ts';
 
 /**
  * The storage array of `t` and the storage index of each of its elements in row-major order

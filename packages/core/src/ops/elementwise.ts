@@ -1,6 +1,6 @@
 // Elementwise ops, declared as tables: one line per op with its derivative, in the style of
 // PyTorch's derivatives.yaml. `gOut` is the gradient of the output, `out` the output itself.
-// Adding an op: a line here, its scalar function in backend/cpu.ts (and, optionally, a GPU kernel).
+// Adding an op: a line here, its scalar function in backend/cpu/elementwise.ts (and, optionally, a GPU kernel).
 import { type DType, isFloat, promoteTypes, scalarDType } from '../dtype.ts';
 import { WedgeError, fmtShape } from '../errors.ts';
 import { broadcastShapes, sameShape, type Shape } from '../shape.ts';

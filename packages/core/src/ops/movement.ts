@@ -5,7 +5,7 @@ import { contiguousStrides, normalizeDim, sameShape, sizeOf, type Shape } from '
 import { promoteTypes, type DType, type TypedArray } from '../dtype.ts';
 import { Tensor } from '../tensor.ts';
 import { runKernel, toCpu } from '../backend/dispatch.ts';
-import { cpuBackend } from '../backend/cpu.ts';
+import { cpuBackend } from '../backend/cpu/index.ts';
 import { defineOp, type OpFn } from './define.ts';
 
 const viewOf = (x: Tensor, shape: Shape, strides: readonly number[], offset = x.offset): Tensor =>
@@ -330,6 +330,6 @@ export const clone = (x: Tensor): Tensor => copyOp([x], { name: 'clone' });
 
 /** The values of `x` as a fresh contiguous CPU typed array (reads back from a device). */
 export function contiguousData(x: Tensor): TypedArray {
-  const c = cpuBackend.kernels.contiguous!([toCpu(x)], {});
+  const c = cpuBackend.kernels.contiguous!([toCpu(x)], {}, cpuBackend);
   return c.storage.read(); // the kernel made a fresh array
 }

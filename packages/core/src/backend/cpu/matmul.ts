@@ -9,11 +9,11 @@
 // inner loop unit-stride whatever the operand's layout (a @ b, a @ bᵀ, aᵀ @ b all become the same
 // loop), and it converts float32 to float64 once per element instead of once per use. It is
 // bounded register/cache blocking, never a transposed copy of a whole operand.
-import { allocate, type DType, type TypedArray } from '../dtype.ts';
-import { sizeOf } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
-import { CpuStorage } from '../storage.ts';
-import type { Kernel } from './backend.ts';
+import { allocate, type DType, type TypedArray } from '../../dtype.ts';
+import { sizeOf } from '../../shape.ts';
+import { Tensor } from '../../tensor.ts';
+import { CpuStorage } from '../../storage.ts';
+import type { Kernel } from '../backend.ts';
 
 /** One matrix of a batch: element (i, k) sits at `data[offset + i·rowStride + k·colStride]`. */
 export interface StridedMatrix {

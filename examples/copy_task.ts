@@ -3,7 +3,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Tensor, WedgeError, getBackend, loadSafetensors, saveSafetensors } from '@wedge/core';
+import { type Tensor, WedgeError, getBackend } from '@wedge/core';
+import { loadSafetensors, saveSafetensors } from '@wedge/core/node';
 import {
   type AttnType, type ComparisonResult, type TrainConfig, formatResilienceTable, resilienceTable, trainComparison,
 } from '@wedge/models';

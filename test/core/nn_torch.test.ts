@@ -1,7 +1,8 @@
 // nn layers against PyTorch 1.13: forward values, gradients and initialisation statistics
 // (fixtures made by scripts/fixtures/nn_layers.py).
 import { describe, expect, it } from 'vitest';
-import { Embedding, Generator, Linear, crossEntropy, loadSafetensors, type Tensor } from '@wedge/core';
+import { Embedding, Generator, Linear, crossEntropy, type Tensor } from '@wedge/core';
+import { loadSafetensors } from '@wedge/core/node';
 import { fileURLToPath } from 'node:url';
 import { assertClose } from '../helpers/assert_close.ts';
 

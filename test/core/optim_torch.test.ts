@@ -2,8 +2,9 @@
 // op by op from given gradients (bit for bit), and over 20 training steps of a small model.
 import { describe, expect, it } from 'vitest';
 import {
-  Adam, AdamW, Linear, Module, Parameter, SGD, crossEntropy, loadSafetensors, type Optimizer, type Tensor,
+  Adam, AdamW, Linear, Module, Parameter, SGD, crossEntropy, type Optimizer, type Tensor,
 } from '@wedge/core';
+import { loadSafetensors } from '@wedge/core/node';
 import { fileURLToPath } from 'node:url';
 
 const fixture = (name: string) => loadSafetensors(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)));

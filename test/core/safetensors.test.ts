@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  CpuStorage, Tensor, WedgeError, decodeSafetensors, encodeSafetensors, loadSafetensors, saveSafetensors, tensor, zeros,
+  CpuStorage, Tensor, WedgeError, decodeSafetensors, encodeSafetensors, tensor, zeros,
   type DType, type Storage,
 } from '@wedge/core';
+import { loadSafetensors, saveSafetensors } from '@wedge/core/node';
 
 const fixturePath = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 

@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as core from '@wedge/core';
 import {
-  Adam, Embedding, Generator, Linear, Module, crossEntropy, linspace, loadSafetensors, noGrad, randint, saveSafetensors, type Tensor,
+  Adam, Embedding, Generator, Linear, Module, crossEntropy, linspace, noGrad, randint, type Tensor,
 } from '@wedge/core';
+import { loadSafetensors, saveSafetensors } from '@wedge/core/node';
 import { assertClose } from '../helpers/assert_close.ts';
 import { TORCH_MISSING, hasTorch, runPython } from '../helpers/torch.ts';
 
@@ -141,7 +141,7 @@ describe('docs/checkpoints.md', () => {
 
       // The Wedge lines, run with the names the doc uses.
       const run = (line: string, model: TinyLM) =>
-        new Function('model', 'loadSafetensors', 'saveSafetensors', line)(model, core.loadSafetensors, core.saveSafetensors);
+        new Function('model', 'loadSafetensors', 'saveSafetensors', line)(model, loadSafetensors, saveSafetensors);
       const model = new TinyLM(77);
       const cwd = process.cwd();
       process.chdir(dir);

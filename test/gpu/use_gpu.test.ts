@@ -4,7 +4,7 @@ import { describe, it, beforeAll, afterAll, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { argmax, cast, logKernels, matmul, randn, setBackend, tensor, Generator } from '@wedge/core';
-import { GPU_BACKEND, gpuInfo, useGpu } from '@wedge/gpu';
+import { GPU_BACKEND, gpuInfo, noGpuMessage, useGpu } from '@wedge/gpu';
 import { MODES } from './harness.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,11 +29,26 @@ describe('useGpu() without a GL context', () => {
     expect(child.status, child.stderr).toBe(0);
     const lines = child.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^\[wedge\/gpu\] no GL context \((headless GL needs an X display and DISPLAY is not set|the native 'gl' package is not built.*)\); staying on the CPU backend\. Fix: run scripts\/setup-gpu\.sh once, then run under `xvfb-run -a`\.$/);
+    expect(lines[0]).toMatch(/^\[wedge\/gpu\] no GL context \((headless GL needs an X display and DISPLAY is not set|the native 'gl' package is not built.*)\); staying on the CPU backend\. Fix: run scripts\/setup-gpu\.sh once \(outside the Wedge repository: "Headless GL in Node" in @wedge\/gpu's README\), then run under `xvfb-run -a`\.$/);
     const out = JSON.parse(child.stdout.trim());
     expect(out.ok).toBe(false);
     expect(out.backend).toBe('cpu');
     expect(out.y).toBeCloseTo(Math.E + Math.E ** 2 + Math.E ** 3, 4);
+  });
+});
+
+describe('noGpuMessage', () => {
+  it('gives browser advice in a browser, with no Node, X or script hints', () => {
+    const msg = noGpuMessage('this environment has no WebGL2', 'browser');
+    expect(msg).toBe(
+      "[wedge/gpu] no WebGL2 (this environment has no WebGL2); staying on the CPU backend. Fix: turn on hardware acceleration in the browser's settings (chrome://gpu shows WebGL's status), or use a browser with WebGL2; in a Web Worker it also needs OffscreenCanvas.",
+    );
+    expect(msg).not.toMatch(/xvfb|setup-gpu|Node|DISPLAY|\bgl\b/);
+  });
+
+  it('defaults to the Node advice under Node', () => {
+    expect(noGpuMessage('r')).toBe(noGpuMessage('r', 'node'));
+    expect(noGpuMessage('r')).toMatch(/scripts\/setup-gpu\.sh/);
   });
 });
 

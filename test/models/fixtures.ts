@@ -1,6 +1,7 @@
 // Loading the PyTorch golden fixtures of @wedge/models (made by scripts/fixtures/models_pytorch.py).
 import { fileURLToPath } from 'node:url';
-import { type Tensor, cat, loadSafetensors } from '@wedge/core';
+import { type Tensor, cat } from '@wedge/core';
+import { loadSafetensors } from '@wedge/core/node';
 import { type AttnType, TestModel } from '@wedge/models';
 
 export const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Adam, Generator, saveSafetensors } from '@wedge/core';
+import { Adam, Generator } from '@wedge/core';
+import { saveSafetensors } from '@wedge/core/node';
 import { TestModel, generateCopyBatch, trainStep } from '@wedge/models';
 import { TORCH_MISSING, hasTorch, runPython } from '../helpers/torch.ts';
 

@@ -54,7 +54,8 @@ export {
 } from './optim/optimizer.ts';
 export { SGD, type SGDOptions } from './optim/sgd.ts';
 export { Adam, AdamW, type AdamOptions } from './optim/adam.ts';
+// path-based saveSafetensors/loadSafetensors (node:fs) live in the Node-only entry '@wedge/core/node'
 export {
-  saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors,
+  encodeSafetensors, decodeSafetensors,
   type SafetensorsContents, type SafetensorsWriteOptions, type SafetensorsDType,
 } from './io/safetensors.ts';

@@ -12,7 +12,16 @@ export interface GpuContext {
 
 export type ContextResult = { ok: true; context: GpuContext } | { ok: false; reason: string };
 
-const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+/** The bits of Node's `process` this file reads; through globalThis, so no Node types are needed. */
+interface NodeProcessLike {
+  versions?: { node?: string };
+  env: Record<string, string | undefined>;
+  getBuiltinModule?(id: string): unknown;
+}
+const nodeProcess = (globalThis as { process?: NodeProcessLike }).process;
+
+/** True under Node (and tools that mimic it), false in a browser or a Web Worker. */
+export const isNode = !!nodeProcess?.versions?.node;
 
 /** The mode to use when none is asked for: headless GL in Node, WebGL2 in a browser. */
 export const defaultMode = (): GpuMode => (isNode ? 'headlessgl' : 'webgl2');
@@ -27,7 +36,7 @@ export function headlessGlProblem(): string | null {
   if (typeof loaded === 'string') return loaded;
   const gl = loaded(1, 1);
   if (!gl) {
-    const display = process.env.DISPLAY;
+    const display = nodeProcess?.env.DISPLAY;
     return display ? `headless GL could not open a context on DISPLAY=${display}` : 'headless GL needs an X display and DISPLAY is not set';
   }
   const hasFloat = gl.getExtension('OES_texture_float') !== null;
@@ -46,9 +55,8 @@ type GetContext = (w: number, h: number, opts?: object) => HeadlessGl | null;
 
 /** The `gl` package's context factory, or why it cannot load. */
 function loadHeadlessGl(): GetContext | string {
-  const moduleApi = (process as unknown as { getBuiltinModule?(id: string): unknown }).getBuiltinModule?.('node:module') as
-    | { createRequire(path: string): NodeJS.Require }
-    | undefined;
+  type Require = ((id: string) => unknown) & { resolve(id: string): string };
+  const moduleApi = nodeProcess?.getBuiltinModule?.('node:module') as { createRequire(path: string): Require } | undefined;
   if (!moduleApi) return 'this Node has no process.getBuiltinModule (needs Node ≥ 20.16)';
   try {
     const fromHere = moduleApi.createRequire(import.meta.url);

@@ -2,7 +2,7 @@
 // then stay on the GPU between kernels, and every kernel it lacks runs on the CPU reference.
 import { registerBackend, setBackend, getBackend } from '@wedge/core';
 import { GPU_BACKEND, makeGpuBackend } from './backend.ts';
-import { createGpuContext, defaultMode, type GpuMode } from './context.ts';
+import { createGpuContext, defaultMode, isNode, type GpuMode } from './context.ts';
 import { DEFAULT_POLICY, type GpuPolicy } from './policy.ts';
 import { KernelRunner } from './runtime.ts';
 
@@ -20,11 +20,23 @@ export interface UseGpuOptions extends Partial<GpuPolicy> {
 
 let runner: KernelRunner | null = null;
 
-/** The one line printed when the GPU cannot be used, with the fix. */
-export function noGpuMessage(reason: string): string {
+/**
+ * The one line printed when the GPU cannot be used, with the fix for where the code runs: in Node,
+ * headless GL (the native `gl` build and an X display); in a browser, WebGL2 in the browser.
+ * @example noGpuMessage('this environment has no WebGL2', 'browser') // '[wedge/gpu] no WebGL2 (…); … hardware acceleration …'
+ */
+export function noGpuMessage(reason: string, where: 'node' | 'browser' = isNode ? 'node' : 'browser'): string {
+  if (where === 'browser') {
+    return (
+      `[wedge/gpu] no WebGL2 (${reason}); staying on the CPU backend. ` +
+      `Fix: turn on hardware acceleration in the browser's settings (chrome://gpu shows WebGL's status), ` +
+      `or use a browser with WebGL2; in a Web Worker it also needs OffscreenCanvas.`
+    );
+  }
   return (
     `[wedge/gpu] no GL context (${reason}); staying on the CPU backend. ` +
-    `Fix: run scripts/setup-gpu.sh once, then run under \`xvfb-run -a\`.`
+    `Fix: run scripts/setup-gpu.sh once (outside the Wedge repository: "Headless GL in Node" in @wedge/gpu's README), ` +
+    `then run under \`xvfb-run -a\`.`
   );
 }
 

@@ -22,7 +22,9 @@ const extraKernels = new Map<string, Map<string, Kernel>>();
 
 export type KernelLogger = (kernel: string, backend: string, reason?: string) => void;
 const printLine: KernelLogger = (k, b, why) => console.error(`[wedge] ${k} → ${b}${why ? ` (${why})` : ''}`);
-let logger: KernelLogger | null = typeof process !== 'undefined' && process.env?.WEDGE_LOG_KERNELS ? printLine : null;
+// NOTE: `process` is read through globalThis so this file needs no Node types and runs in a browser.
+const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+let logger: KernelLogger | null = env?.WEDGE_LOG_KERNELS ? printLine : null;
 
 /** Log every kernel call with the backend that ran it; `null` turns logging off. */
 export function logKernels(fn: KernelLogger | null | true): void {

@@ -203,13 +203,13 @@ function positionOf(flat: number, shape: readonly number[]): number[] {
 
 // ---- writing ------------------------------------------------------------------------------------
 
-interface Planned {
+export interface Planned {
   header: Uint8Array; // the 8-byte length and the padded JSON
   entries: { name: string; tensor: Tensor; kind: SafetensorsDType }[]; // in data order
 }
 
 /** Check names, dtypes and metadata and lay the file out, before anything is written. */
-function plan(tensors: Record<string, Tensor>, metadata: Record<string, string> | undefined, opts: SafetensorsWriteOptions): Planned {
+export function plan(tensors: Record<string, Tensor>, metadata: Record<string, string> | undefined, opts: SafetensorsWriteOptions): Planned {
   const fail = (msg: string): never => {
     throw new WedgeError(`saveSafetensors: ${msg}`);
   };
@@ -250,7 +250,7 @@ function plan(tensors: Record<string, Tensor>, metadata: Record<string, string> 
 }
 
 /** The little-endian bytes of one tensor in the file's dtype. */
-function encodeValues(t: Tensor, kind: SafetensorsDType): Uint8Array {
+export function encodeValues(t: Tensor, kind: SafetensorsDType): Uint8Array {
   const values = t.data(); // contiguous, row-major, on the CPU
   if (kind === 'I64') {
     const out = new Uint8Array(values.length * 8);
@@ -290,74 +290,4 @@ export function encodeSafetensors(
     at += p.length;
   }
   return out;
-}
-
-type NodeFs = typeof import('node:fs');
-
-/** node:fs, fetched lazily so that importing @wedge/core stays possible in a browser. */
-function nodeFs(op: string): NodeFs {
-  const fs = typeof process !== 'undefined' ? process.getBuiltinModule?.('node:fs') : undefined;
-  if (!fs) throw new WedgeError(`${op}: needs Node's fs module; in a browser use encodeSafetensors/decodeSafetensors`);
-  return fs as NodeFs;
-}
-
-/**
- * Write a safetensors file atomically: the bytes go to `path.tmp-<pid>-<random>`, are flushed to
- * disk (fsync), and only then renamed over `path`. A crash or error mid-write leaves any old file
- * at `path` intact and removes the temporary file.
- * @example saveSafetensors('runs/step100.safetensors', model.stateDict(), { step: '100' });
- */
-export function saveSafetensors(
-  path: string,
-  tensors: Record<string, Tensor>,
-  metadata?: Record<string, string>,
-  opts: SafetensorsWriteOptions = {},
-): void {
-  const fs = nodeFs('saveSafetensors');
-  const { header, entries } = plan(tensors, metadata, opts);
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
-  const fd = fs.openSync(tmp, 'wx', 0o644);
-  try {
-    const writeAll = (bytes: Uint8Array): void => {
-      for (let done = 0; done < bytes.length; ) done += fs.writeSync(fd, bytes, done, bytes.length - done);
-    };
-    writeAll(header);
-    // One tensor at a time: a large checkpoint never needs a second full copy in memory.
-    for (const e of entries) writeAll(encodeValues(e.tensor, e.kind));
-    fs.fsyncSync(fd);
-  } catch (e) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
-  }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, path);
-  // Flush the directory entry too, so the rename itself survives a power cut (not every
-  // platform lets a directory be opened for this; the file is already safe either way).
-  try {
-    const dir = fs.openSync(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) || '/' : '.', 'r');
-    try {
-      fs.fsyncSync(dir);
-    } finally {
-      fs.closeSync(dir);
-    }
-  } catch {
-    /* best effort */
-  }
-}
-
-/**
- * Read a safetensors file (a path, or the file's bytes).
- * @example model.loadStateDict(loadSafetensors('model.safetensors').tensors);
- */
-export function loadSafetensors(pathOrBytes: string | Uint8Array): SafetensorsContents {
-  if (typeof pathOrBytes !== 'string') return decodeSafetensors(pathOrBytes);
-  const fs = nodeFs('loadSafetensors');
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(pathOrBytes);
-  } catch (e) {
-    throw new WedgeError(`loadSafetensors: cannot read '${pathOrBytes}': ${(e as Error).message}`);
-  }
-  return decodeSafetensors(bytes, `'${pathOrBytes}'`);
 }

@@ -1,9 +1,9 @@
 // Tensor constructors: from data, filled, ranges, and the triangular masks.
-import { type DType, type TypedArray, allocate, dtypeOfArray } from './dtype.ts';
-import { WedgeError, fmtShape } from './errors.ts';
-import { sizeOf } from './shape.ts';
+import { type DType, type TypedArray, DTYPES, dtypeOfArray, isInt32 } from './dtype.ts';
+import { WedgeError, describeValue, fmtShape } from './errors.ts';
+import { allocateFor, checkShape, sizeOf } from './shape.ts';
 import { Tensor, type NestedArray } from './tensor.ts';
-import { sub, le, ge, where } from './ops/elementwise.ts';
+import { sub, le, ge, where, scalarTensor } from './ops/elementwise.ts';
 import { unsqueeze } from './ops/movement.ts';
 
 export interface TensorOptions {
@@ -14,6 +14,26 @@ export interface TensorOptions {
 function finish(t: Tensor, opts: TensorOptions): Tensor {
   if (opts.requiresGrad) t.requiresGrad = true;
   return t;
+}
+
+function checkOptions(op: string, opts: unknown): asserts opts is TensorOptions {
+  if (typeof opts !== 'object' || opts === null) throw new WedgeError(`${op}: options must be an object, got ${describeValue(opts)}`);
+  const { dtype } = opts as TensorOptions;
+  if (dtype !== undefined && !DTYPES.includes(dtype)) {
+    throw new WedgeError(`${op}: unknown dtype ${describeValue(dtype)} (one of ${DTYPES.join(', ')})`);
+  }
+}
+
+/**
+ * `value` as stored in `dtype`: bool is true when non-zero; int32 truncates toward 0, and a value
+ * outside int32's range (NaN and ±∞ too) is an error, as PyTorch's "cannot be converted without overflow".
+ */
+function storedValue(op: string, dtype: DType, value: number): number {
+  if (dtype === 'bool') return value ? 1 : 0;
+  if (dtype === 'int32' && !isInt32(Math.trunc(value))) {
+    throw new WedgeError(`${op}: value ${value} cannot be converted to int32 without overflow`);
+  }
+  return value;
 }
 
 /** Shape of a nested array, checking that it is rectangular. */
@@ -28,6 +48,9 @@ function nestedShape(data: NestedArray): number[] {
   const check = (x: NestedArray, dim: number, path: number[]): void => {
     if (dim === shape.length) {
       if (Array.isArray(x)) throw new WedgeError(`tensor: ragged nested array at ${fmtShape(path)}: expected a number`);
+      if (typeof x !== 'number' && typeof x !== 'boolean') {
+        throw new WedgeError(`tensor: the value at ${fmtShape(path)} is ${describeValue(x)}, not a number or a boolean`);
+      }
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[dim]) {
@@ -51,10 +74,14 @@ export function tensor(
   data: NestedArray | TypedArray | readonly number[],
   opts: TensorOptions & { shape?: readonly number[] } = {},
 ): Tensor {
+  checkOptions('tensor', opts);
   let values: ArrayLike<number>;
   let shape: number[];
   let inferred: DType = 'float32';
   if (ArrayBuffer.isView(data)) {
+    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array || data instanceof Uint8Array)) {
+      throw new WedgeError(`tensor: a ${(data as ArrayBufferView).constructor.name} is not one of Wedge's storage types (Float32Array, Float64Array, Int32Array, Uint8Array)`);
+    }
     values = data as TypedArray;
     shape = [data.length];
     inferred = dtypeOfArray(data as TypedArray);
@@ -65,69 +92,112 @@ export function tensor(
     values = flat.map(Number);
   }
   if (opts.shape) {
+    checkShape('tensor', opts.shape);
     if (sizeOf(opts.shape) !== values.length) {
       throw new WedgeError(`tensor: ${values.length} values do not fill shape ${fmtShape(opts.shape)} (${sizeOf(opts.shape)})`);
     }
     shape = [...opts.shape];
   }
   const dtype = opts.dtype ?? inferred;
-  const storage = allocate(dtype, values.length);
+  const storage = allocateFor('tensor', dtype, [values.length]);
   if (dtype === 'bool') for (let i = 0; i < values.length; i++) storage[i] = values[i] ? 1 : 0;
+  else if (dtype === 'int32' && !(data instanceof Int32Array)) for (let i = 0; i < values.length; i++) storage[i] = storedValue('tensor', dtype, values[i]);
   else storage.set(values);
   return finish(Tensor.fromArray(storage, shape, dtype), opts);
 }
 
-/** A tensor of `shape` filled with `value`. */
+/**
+ * A tensor of `shape` filled with `value` (into bool: true when non-zero; into int32: truncated,
+ * and an error when out of range).
+ * @example full([2, 3], -Infinity)
+ */
 export function full(shape: readonly number[], value: number | boolean, opts: TensorOptions = {}): Tensor {
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new WedgeError(`full: invalid shape ${fmtShape(shape)}`);
+  return fill('full', shape, value, opts);
+}
+
+function fill(op: string, shape: readonly number[], value: number | boolean, opts: TensorOptions): Tensor {
+  checkShape(op, shape);
+  checkOptions(op, opts);
+  if (typeof value !== 'number' && typeof value !== 'boolean') {
+    throw new WedgeError(`${op}: fill value must be a number or a boolean, got ${describeValue(value)}`);
+  }
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
-  const data = allocate(dtype, sizeOf(shape));
-  data.fill(Number(value));
+  const data = allocateFor(op, dtype, shape);
+  const v = storedValue(op, dtype, Number(value));
+  if (v !== 0) data.fill(v);
   return finish(Tensor.fromArray(data, shape, dtype), opts);
 }
 
-export const zeros = (shape: readonly number[], opts: TensorOptions = {}): Tensor => full(shape, 0, opts);
-export const ones = (shape: readonly number[], opts: TensorOptions = {}): Tensor => full(shape, 1, opts);
-export const fullLike = (x: Tensor, value: number, opts: TensorOptions = {}): Tensor =>
-  full(x.shape, value, { dtype: x.dtype, ...opts });
+export const zeros = (shape: readonly number[], opts: TensorOptions = {}): Tensor => fill('zeros', shape, 0, opts);
+export const ones = (shape: readonly number[], opts: TensorOptions = {}): Tensor => fill('ones', shape, 1, opts);
+/** A tensor of x's shape (and dtype, unless `opts.dtype`) filled with `value`. */
+export function fullLike(x: Tensor, value: number | boolean, opts: TensorOptions = {}): Tensor {
+  if (!(x instanceof Tensor)) throw new WedgeError(`fullLike: expected a Tensor, got ${describeValue(x)}`);
+  return fill('fullLike', x.shape, value, { dtype: x.dtype, ...opts });
+}
 export const zerosLike = (x: Tensor, opts: TensorOptions = {}): Tensor => fullLike(x, 0, opts);
 export const onesLike = (x: Tensor, opts: TensorOptions = {}): Tensor => fullLike(x, 1, opts);
 
 /**
  * Values start, start+step, … below end. Like PyTorch, integer arguments give int32 (its int64),
- * any fractional one gives float32; `dtype` overrides.
+ * any fractional one gives float32; `dtype` overrides. The count is ⌈(end − start) / step⌉ from
+ * the arguments as given; an int32 range then steps from trunc(start) by trunc(step), as PyTorch does.
  * @example arange(0, 16, 2).float()
  */
 export function arange(start: number, end?: number, step = 1, opts: TensorOptions = {}): Tensor {
   if (end === undefined) [start, end] = [0, start];
-  if (step === 0 || !Number.isFinite(step)) throw new WedgeError(`arange: step must be finite and non-zero, got ${step}`);
-  const n = Math.max(0, Math.ceil((end - start) / step));
+  checkOptions('arange', opts);
+  for (const [what, v] of [['start', start], ['end', end], ['step', step]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new WedgeError(`arange: ${what} must be a finite number, got ${describeValue(v)}`);
+  }
+  if (step === 0) throw new WedgeError(`arange: step must be non-zero`);
+  if ((end - start) / step < 0) {
+    throw new WedgeError(`arange: the range [${start}, ${end}) and step ${step} point in opposite directions`);
+  }
+  const n = Math.ceil((end - start) / step);
   const integral = [start, end, step].every(Number.isInteger);
   const dtype = opts.dtype ?? (integral ? 'int32' : 'float32');
-  const data = allocate(dtype, n);
-  for (let i = 0; i < n; i++) data[i] = start + i * step;
+  let [first, delta] = [start, step];
+  if (dtype === 'int32' || dtype === 'bool') {
+    [first, delta] = [Math.trunc(start), Math.trunc(step)];
+    if (delta === 0) throw new WedgeError(`arange: step ${step} truncates to 0 for ${dtype}`);
+    if (n > 0) storedValue('arange', 'int32', first + (n - 1) * delta);
+  }
+  const data = allocateFor('arange', dtype, [n]);
+  for (let i = 0; i < n; i++) data[i] = dtype === 'bool' ? +(first + i * delta !== 0) : first + i * delta;
   return finish(Tensor.fromArray(data, [n], dtype), opts);
 }
 
-/** `steps` evenly spaced values from start to end inclusive (float32). */
+/**
+ * `steps` evenly spaced values from start to end inclusive (float32 unless `dtype`). Into int32,
+ * as PyTorch: the bounds are truncated first, the values computed in float64 and truncated.
+ */
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new WedgeError(`linspace: steps must be a non-negative integer, got ${steps}`);
+  checkOptions('linspace', opts);
+  for (const [what, v] of [['start', start], ['end', end]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new WedgeError(`linspace: ${what} must be a finite number, got ${describeValue(v)}`);
+  }
+  if (!Number.isInteger(steps) || steps < 0) throw new WedgeError(`linspace: steps must be a non-negative integer, got ${describeValue(steps)}`);
   const dtype = opts.dtype ?? 'float32';
-  const data = allocate(dtype, steps);
+  const data = allocateFor('linspace', dtype, [steps]);
   // NOTE: PyTorch fills the second half backwards from `end`, so the last value is exactly `end`,
   // and computes in the output's precision: float32 rounds at each step (Math.fround) to match it.
+  const integral = dtype === 'int32' || dtype === 'bool';
   const r = dtype === 'float32' ? Math.fround : (v: number) => v;
-  const [s, e] = [r(start), r(end)];
+  const [s, e] = integral ? [storedValue('linspace', 'int32', start), storedValue('linspace', 'int32', end)].map(Math.trunc) : [r(start), r(end)];
   const delta = steps > 1 ? r(r(e - s) / (steps - 1)) : 0;
   // a single step is `start` (the halves rule alone would give `end`)
   const half = steps === 1 ? 1 : Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) data[i] = i < half ? r(s + r(delta * i)) : r(e - r(delta * (steps - 1 - i)));
+  for (let i = 0; i < steps; i++) {
+    const v = i < half ? r(s + r(delta * i)) : r(e - r(delta * (steps - 1 - i)));
+    data[i] = dtype === 'bool' ? +(Math.trunc(v) !== 0) : v;
+  }
   return finish(Tensor.fromArray(data, [steps], dtype), opts);
 }
 
 /** Identity matrix [n, m] (m defaults to n). */
 export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
-  const t = zeros([n, m], opts);
+  const t = fill('eye', [n, m], 0, opts);
   const data = t.storage.read();
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
   return t;
@@ -135,15 +205,20 @@ export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
 
 /** Keep the last two dims' entries with col − row ≤ diagonal (lower triangle), zero the rest. */
 export function tril(x: Tensor, diagonal = 0): Tensor {
-  return where(triangleMask('tril', x, diagonal, true), x, 0);
+  return where(triangleMask('tril', x, diagonal, true), x, zeroOf(x));
 }
 
 /** Keep entries with col − row ≥ diagonal (upper triangle), zero the rest. */
 export function triu(x: Tensor, diagonal = 0): Tensor {
-  return where(triangleMask('triu', x, diagonal, false), x, 0);
+  return where(triangleMask('triu', x, diagonal, false), x, zeroOf(x));
 }
 
+/** 0 (false) in x's own dtype, so that tril/triu keep it (bool stays bool). */
+const zeroOf = (x: Tensor): Tensor => scalarTensor(0, x.dtype);
+
 function triangleMask(op: string, x: Tensor, diagonal: number, lower: boolean): Tensor {
+  if (!(x instanceof Tensor)) throw new WedgeError(`${op}: expected a Tensor, got ${describeValue(x)}`);
+  if (!Number.isInteger(diagonal)) throw new WedgeError(`${op}: diagonal must be an integer, got ${describeValue(diagonal)}`);
   if (x.ndim < 2) throw new WedgeError(`${op}: needs at least 2 dims, got ${fmtShape(x.shape)}`);
   const rows = unsqueeze(arange(x.shape[x.ndim - 2]), 1); // [R, 1]
   const cols = unsqueeze(arange(x.shape[x.ndim - 1]), 0); // [1, C]

@@ -31,13 +31,21 @@ export function promoteTypes(a: DType, b: DType): DType {
   return RANK[a] >= RANK[b] ? a : b;
 }
 
+/** Whether `v` is exactly an int32 value. */
+export const isInt32 = (v: number): boolean => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31;
+
 /**
  * The dtype a JS number takes next to a tensor of dtype `t` (PyTorch's "wrapped number" rule:
- * a scalar never widens a float tensor; a fractional scalar makes an integer tensor float32).
+ * a scalar never widens a float tensor; a number that is not an int32, fractional or out of
+ * range like 1e40, acts as a Python float and makes an integer tensor float32).
  */
 export function scalarDType(t: DType, value: number | boolean): DType {
   if (typeof value === 'boolean') return t;
   if (isFloat(t)) return t;
-  if (Number.isInteger(value)) return t === 'bool' ? 'int32' : t;
+  if (isInt32(value)) return t === 'bool' ? 'int32' : t;
   return 'float32';
 }
+
+/** The dtype of a bare JS value (both operands numbers): bool, int32 when exact, else float32. */
+export const valueDType = (value: number | boolean): DType =>
+  typeof value === 'boolean' ? 'bool' : isInt32(value) ? 'int32' : 'float32';

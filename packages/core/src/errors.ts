@@ -10,7 +10,14 @@ export class WedgeError extends Error {
 /** `[2, 3, 4]` */
 export const fmtShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
-/** Throw `op: message` unless `cond` holds. */
-export function check(cond: unknown, op: string, message: () => string): asserts cond {
-  if (!cond) throw new WedgeError(`${op}: ${message()}`);
+/** A short description of any value for an error message: `"a"`, `NaN`, `null`, `a Tensor [2, 3]`. */
+export function describeValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === undefined || v === null) return String(v);
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === 'function') return 'a function';
+  const name = (v as { constructor?: { name?: string } }).constructor?.name;
+  const shape = (v as { shape?: unknown }).shape;
+  if (name === 'Tensor' && Array.isArray(shape)) return `a Tensor ${fmtShape(shape)}`;
+  return name && name !== 'Object' ? `a ${name}` : 'an object';
 }

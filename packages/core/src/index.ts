@@ -21,7 +21,7 @@ export {
 } from './ops/elementwise.ts';
 export { sum, mean, max, min, argmax, argmin, sumToShape } from './ops/reduce.ts';
 export {
-  reshape, view, flatten, permute, transpose, unsqueeze, squeeze, expand, slice, split, chunk, cat, stack,
+  reshape, view, flatten, permute, transpose, unsqueeze, squeeze, expand, slice, narrow, split, chunk, cat, stack,
   contiguous, clone,
 } from './ops/movement.ts';
 export { matmul, outer, einsum } from './ops/linalg.ts';

@@ -1,9 +1,9 @@
 // Seeded randomness: a small, fast generator (xoshiro128**) that gives the same numbers on every
 // platform, and the random tensor constructors. Not bit-compatible with PyTorch's generator:
 // weights move between the two through checkpoints.
-import { type DType, allocate, isFloat } from './dtype.ts';
+import { type DType, isFloat } from './dtype.ts';
 import { WedgeError, fmtShape } from './errors.ts';
-import { sizeOf } from './shape.ts';
+import { allocateFor, checkShape } from './shape.ts';
 import { Tensor } from './tensor.ts';
 
 /** splitmix32: spreads a seed over the generator's 128 bits of state. */
@@ -124,16 +124,12 @@ export interface RandomOptions {
   requiresGrad?: boolean;
 }
 
-function checkShape(op: string, shape: readonly number[]): void {
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new WedgeError(`${op}: invalid shape ${fmtShape(shape)}`);
-}
-
 function filled(op: string, shape: readonly number[], opts: RandomOptions, draw: (g: Generator, float32: boolean) => number): Tensor {
   checkShape(op, shape);
   const dtype = opts.dtype ?? 'float32';
   if (!isFloat(dtype)) throw new WedgeError(`${op}: dtype must be float32 or float64, got ${dtype}`);
   const g = opts.generator ?? defaultGenerator;
-  const data = allocate(dtype, sizeOf(shape));
+  const data = allocateFor(op, dtype, shape);
   const f32 = dtype === 'float32';
   for (let i = 0; i < data.length; i++) data[i] = draw(g, f32);
   const t = Tensor.fromArray(data, shape, dtype);
@@ -164,7 +160,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
     throw new WedgeError(`randint: needs integers low < high, got low=${low}, high=${high}`);
   }
   const g = opts.generator ?? defaultGenerator;
-  const data = new Int32Array(sizeOf(shape));
+  const data = allocateFor('randint', 'int32', shape);
   for (let i = 0; i < data.length; i++) data[i] = g.nextInt(low, high);
   return Tensor.fromArray(data, shape, 'int32');
 }
@@ -173,7 +169,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
 export function randperm(n: number, opts: { generator?: Generator } = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new WedgeError(`randperm: n must be a non-negative integer, got ${n}`);
   const g = opts.generator ?? defaultGenerator;
-  const data = new Int32Array(n);
+  const data = allocateFor('randperm', 'int32', [n]);
   for (let i = 0; i < n; i++) data[i] = i;
   for (let i = n - 1; i > 0; i--) {
     const j = g.nextInt(0, i + 1);

@@ -1,9 +1,76 @@
 // Shape arithmetic: sizes, contiguous strides, broadcasting and axis normalisation.
-import { WedgeError, fmtShape } from './errors.ts';
+import { type DType, type TypedArray, allocate } from './dtype.ts';
+import { WedgeError, describeValue, fmtShape } from './errors.ts';
 
 export type Shape = readonly number[];
 
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * The most elements one tensor may hold: storage positions are int32 (the CPU backend's strided
+ * offsets, the index kernels), so a larger buffer could not be addressed.
+ */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+const BYTES: Record<DType, number> = { bool: 1, int32: 4, float32: 4, float64: 8 };
+
+/** `4000000000000 bytes (3.6 TiB)` */
+function fmtBytes(n: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let v = n;
+  let unit = '';
+  for (const u of units) {
+    if (v < 1024) break;
+    v /= 1024;
+    unit = u;
+  }
+  return unit === '' ? `${n} bytes` : `${n} bytes (${v.toFixed(1)} ${unit})`;
+}
+
+/**
+ * Check that `shape` is a list of non-negative integer sizes whose product one tensor can hold,
+ * or throw naming the op, the shape and (for a size too large) the elements and bytes it needs.
+ * @example checkShape('zeros', [1e6, 1e6]) // throws: … 1000000000000 elements …
+ */
+export function checkShape(op: string, shape: unknown, dtype: DType = 'float32'): asserts shape is Shape {
+  if (!Array.isArray(shape)) {
+    throw new WedgeError(`${op}: shape must be an array of sizes, got ${describeValue(shape)}`);
+  }
+  const bad = shape.findIndex((d) => typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0);
+  if (bad >= 0) {
+    throw new WedgeError(
+      `${op}: invalid shape [${shape.map(describeValue).join(', ')}]: size ${describeValue(shape[bad])} at dim ${bad} ` +
+        `is not a non-negative integer`,
+    );
+  }
+  checkSize(op, shape, dtype);
+}
+
+/** Throw when a tensor of `shape` would hold more than MAX_ELEMENTS elements. */
+export function checkSize(op: string, shape: Shape, dtype: DType): void {
+  const n = sizeOf(shape);
+  if (n > MAX_ELEMENTS) {
+    throw new WedgeError(
+      `${op}: shape ${fmtShape(shape)} has ${n} elements, ${fmtBytes(n * BYTES[dtype])} as ${dtype}; ` +
+        `one tensor holds at most ${MAX_ELEMENTS} elements`,
+    );
+  }
+}
+
+/**
+ * Zeroed storage for a tensor of `shape`, with the shape checked first; running out of memory is
+ * a WedgeError naming the op, the shape and the bytes asked for.
+ */
+export function allocateFor(op: string, dtype: DType, shape: Shape): TypedArray {
+  checkSize(op, shape, dtype);
+  const n = sizeOf(shape);
+  try {
+    return allocate(dtype, n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new WedgeError(`${op}: cannot allocate ${fmtBytes(n * BYTES[dtype])} for ${dtype} ${fmtShape(shape)} (${e.message})`);
+  }
+}
 
 /** Row-major strides of a contiguous tensor of `shape`. */
 export function contiguousStrides(shape: Shape): number[] {

@@ -171,6 +171,7 @@ export class Tensor {
   relu(): Tensor { return E.relu(this); }
   sin(): Tensor { return E.sin(this); }
   cos(): Tensor { return E.cos(this); }
+  sign(): Tensor { return E.sign(this); }
   square(): Tensor { return E.square(this); }
   eq(other: TensorLike): Tensor { return E.eq(this, other); }
   ne(other: TensorLike): Tensor { return E.ne(this, other); }
@@ -178,7 +179,7 @@ export class Tensor {
   le(other: TensorLike): Tensor { return E.le(this, other); }
   gt(other: TensorLike): Tensor { return E.gt(this, other); }
   ge(other: TensorLike): Tensor { return E.ge(this, other); }
-  maskedFill(mask: Tensor, value: number): Tensor { return E.maskedFill(this, mask, value); }
+  maskedFill(mask: Tensor, value: number | boolean): Tensor { return E.maskedFill(this, mask, value); }
   to(dtype: DType): Tensor { return E.cast(this, dtype); }
   float(): Tensor { return E.cast(this, 'float32'); }
   double(): Tensor { return E.cast(this, 'float64'); }
@@ -205,7 +206,7 @@ export class Tensor {
   expand(...shape: number[] | [number[]]): Tensor { return M.expand(this, flatArgs(shape)); }
   /** `x[..., start:end:step]` along `dim`, as a view. */
   slice(dim: number, start?: number, end?: number, step = 1): Tensor { return M.slice(this, dim, start, end, step); }
-  narrow(dim: number, start: number, length: number): Tensor { return M.slice(this, dim, start, start + length); }
+  narrow(dim: number, start: number, length: number): Tensor { return M.narrow(this, dim, start, length); }
   contiguous(): Tensor { return M.contiguous(this); }
   clone(): Tensor { return M.clone(this); }
   split(sizeOrSections: number | number[], dim = 0): Tensor[] { return M.split(this, sizeOrSections, dim); }
@@ -224,3 +225,7 @@ export type NestedArray = number | boolean | NestedArray[];
 function flatArgs(args: number[] | [number[]]): number[] {
   return Array.isArray(args[0]) ? (args[0] as number[]) : (args as number[]);
 }
+
+// Every elementwise op of the table (ops/elementwise.ts) is a method too: the compiler names any
+// op that lacks one here.
+void (Tensor.prototype satisfies Record<E.ElementwiseOp, (...args: never[]) => Tensor>);

@@ -107,7 +107,8 @@ export function matmulPair(opts: MatmulPairOptions = {}): Arbitrary<[number[], n
     });
 }
 
-export interface TensorOptions {
+/** What fast-check tensors are drawn from (not the TensorOptions of tensor() and zeros()). */
+export interface ValueOptions {
   /** Smallest value (default -2). */
   min?: number;
   /** Largest value (default 2). */
@@ -145,7 +146,7 @@ function valueArb(dtype: DType, min: number, max: number): Arbitrary<number> | A
  * Tensors of a fixed shape (or of shapes drawn from an arbitrary) with values in [min, max].
  * @example fc.property(tensorOf([2, 3], { min: 0.1, max: 3 }), (x) => x.log().size === 6)
  */
-export function tensorOf(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: TensorOptions = {}): Arbitrary<Tensor> {
+export function tensorOf(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: ValueOptions = {}): Arbitrary<Tensor> {
   if (!Array.isArray(shapeOrArb)) return (shapeOrArb as Arbitrary<number[]>).chain((s) => tensorOf(s, opts));
   const s = [...(shapeOrArb as readonly number[])];
   const { min = -2, max = 2, dtype = 'float64', requiresGrad = false } = opts;
@@ -159,7 +160,7 @@ export function tensorOf(shapeOrArb: readonly number[] | Arbitrary<number[]>, op
  * Several tensors, one per shape, with the same options.
  * @example broadcastPair().chain((shapes) => tensorsOf(shapes, { requiresGrad: true }))
  */
-export function tensorsOf(shapes: readonly (readonly number[])[], opts: TensorOptions = {}): Arbitrary<Tensor[]> {
+export function tensorsOf(shapes: readonly (readonly number[])[], opts: ValueOptions = {}): Arbitrary<Tensor[]> {
   return fc.tuple(...shapes.map((s) => tensorOf(s, opts)));
 }
 
@@ -167,7 +168,7 @@ export function tensorsOf(shapes: readonly (readonly number[])[], opts: TensorOp
  * Tensors with values in [min, max], min > 0 (default [0.1, 3]): inputs of log, sqrt, pow.
  * @example fc.property(positiveTensor(shape()), (x) => gradcheck((t) => t.log(), [x.requiresGrad_()]))
  */
-export function positiveTensor(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: TensorOptions = {}): Arbitrary<Tensor> {
+export function positiveTensor(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: ValueOptions = {}): Arbitrary<Tensor> {
   const { min = 0.1, max = 3 } = opts;
   if (!(min > 0)) throw new WedgeError(`positiveTensor: min must be > 0, got ${min}`);
   return tensorOf(shapeOrArb, { ...opts, min, max });
@@ -178,7 +179,7 @@ export function positiveTensor(shapeOrArb: readonly number[] | Arbitrary<number[
  * magnitude: inputs where abs, relu and division have no kink or pole nearby.
  * @example nonZeroTensor([3, 4], { min: 0.5 }) // denominators for div
  */
-export function nonZeroTensor(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: TensorOptions = {}): Arbitrary<Tensor> {
+export function nonZeroTensor(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: ValueOptions = {}): Arbitrary<Tensor> {
   if (!Array.isArray(shapeOrArb)) return (shapeOrArb as Arbitrary<number[]>).chain((s) => nonZeroTensor(s, opts));
   const s = [...(shapeOrArb as readonly number[])];
   const { min = 0.25, max = 2, dtype = 'float64', requiresGrad = false } = opts;
@@ -197,7 +198,7 @@ export function nonZeroTensor(shapeOrArb: readonly number[] | Arbitrary<number[]
  * closer than a finite-difference step.
  * @example distinctTensors([[3, 4], [4]]) // a and b for maximum(a, b) without ties
  */
-export function distinctTensors(shapes: readonly (readonly number[])[], opts: TensorOptions = {}): Arbitrary<Tensor[]> {
+export function distinctTensors(shapes: readonly (readonly number[])[], opts: ValueOptions = {}): Arbitrary<Tensor[]> {
   const { min = -2, max = 2, dtype = 'float64', requiresGrad = false } = opts;
   if (!isFloat(dtype) || !(min < max)) {
     throw new WedgeError(`distinctTensors: needs min < max and a float dtype, got min ${min}, max ${max}, ${dtype}`);
@@ -219,7 +220,7 @@ export function distinctTensors(shapes: readonly (readonly number[])[], opts: Te
  * One tensor with all values distinct; see distinctTensors.
  * @example distinctTensor(shape({ minRank: 1 }), { requiresGrad: true }) // max(x, -1) has no ties
  */
-export function distinctTensor(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: TensorOptions = {}): Arbitrary<Tensor> {
+export function distinctTensor(shapeOrArb: readonly number[] | Arbitrary<number[]>, opts: ValueOptions = {}): Arbitrary<Tensor> {
   if (!Array.isArray(shapeOrArb)) return (shapeOrArb as Arbitrary<number[]>).chain((s) => distinctTensor(s, opts));
   return distinctTensors([shapeOrArb as readonly number[]], opts).map(([t]) => t);
 }

@@ -1,9 +1,10 @@
 // Elementwise ops, declared as tables: one line per op with its derivative, in the style of
 // PyTorch's derivatives.yaml. `gOut` is the gradient of the output, `out` the output itself.
-// Adding an op: a line here, its scalar function in backend/cpu/elementwise.ts (and, optionally, a GPU kernel).
-import { type DType, isFloat, promoteTypes, scalarDType } from '../dtype.ts';
-import { WedgeError, fmtShape } from '../errors.ts';
-import { broadcastShapes, sameShape, type Shape } from '../shape.ts';
+// Adding an op: a line here; the compiler then asks for its free function (ELEMENTWISE below), its
+// Tensor method and its kernel in each backend's table (backend/cpu/elementwise.ts first).
+import { type DType, isFloat, isInt32, promoteTypes, scalarDType, valueDType } from '../dtype.ts';
+import { WedgeError, describeValue, fmtShape } from '../errors.ts';
+import { broadcastShapes, checkSize, sameShape, unravelIndex, type Shape } from '../shape.ts';
 import { CpuStorage } from '../storage.ts';
 import { Tensor, type TensorLike } from '../tensor.ts';
 import { runKernel } from '../backend/dispatch.ts';
@@ -12,42 +13,98 @@ import { defineOp } from './define.ts';
 
 type UnaryGrad = (gOut: Tensor, x: Tensor, out: Tensor) => Tensor;
 
-/** Unary ops. `float`: an integer input gives a float32 output (as torch.exp(int) does). */
-const UNARY: Record<string, { grad: UnaryGrad; float?: boolean }> = {
-  neg: { grad: (gOut) => neg(gOut) }, //                                   d(−x) = −1
-  exp: { float: true, grad: (gOut, _x, out) => mul(gOut, out) }, //        d eˣ = eˣ
-  log: { float: true, grad: (gOut, x) => div(gOut, x) }, //                d ln x = 1/x
-  sqrt: { float: true, grad: (gOut, _x, out) => div(gOut, mul(out, 2)) }, // d √x = 1/(2√x)
-  abs: { grad: (gOut, x) => mul(gOut, sign(x)) }, //                       d |x| = sign x
-  tanh: { float: true, grad: (gOut, _x, out) => mul(gOut, sub(1, mul(out, out))) }, // 1 − tanh²x
-  sigmoid: { float: true, grad: (gOut, _x, out) => mul(gOut, mul(out, sub(1, out))) }, // σ(1 − σ)
-  relu: { grad: (gOut, _x, out) => mul(gOut, gt(out, 0)) }, //             1 where relu(x) > 0
-  sin: { float: true, grad: (gOut, x) => mul(gOut, cos(x)) }, //           d sin x = cos x
-  cos: { float: true, grad: (gOut, x) => neg(mul(gOut, sin(x))) }, //      d cos x = −sin x
-  sign: { grad: (gOut) => mul(gOut, 0) }, //                               0 almost everywhere
-};
+/**
+ * Where an op's gradient is smooth, for the tests that check it by finite differences: values in
+ * [min, max], at least `awayFromZero` from 0 (a kink or pole there), or all `distinct` (no ties).
+ */
+export interface Domain {
+  readonly min?: number;
+  readonly max?: number;
+  readonly awayFromZero?: number;
+  readonly distinct?: boolean;
+}
+
+interface UnaryDef {
+  readonly grad: UnaryGrad;
+  /** An integer input gives a float32 output (as torch.exp(int) does). */
+  readonly float?: boolean;
+  /** Defined for bool tensors, giving bool (sign). */
+  readonly bool?: boolean;
+  readonly domain: Domain;
+}
+
+/**
+ * Unary ops: the single list of them. The free function, the Tensor method, every backend's kernel
+ * table and the tests are keyed by these names, so the compiler names each place a new op must appear.
+ */
+const UNARY = {
+  neg: { domain: {}, grad: (gOut) => neg(gOut) }, //                                     d(−x) = −1
+  exp: { float: true, domain: {}, grad: (gOut, _x, out) => mul(gOut, out) }, //          d eˣ = eˣ
+  log: { float: true, domain: { min: 0.1, max: 3 }, grad: (gOut, x) => div(gOut, x) }, //  d ln x = 1/x
+  sqrt: { float: true, domain: { min: 0.2, max: 3 }, grad: (gOut, _x, out) => div(gOut, mul(out, 2)) }, // 1/(2√x)
+  abs: { domain: { awayFromZero: 0.25 }, grad: (gOut, x) => mul(gOut, sign(x)) }, //      d |x| = sign x
+  tanh: { float: true, domain: {}, grad: (gOut, _x, out) => mul(gOut, sub(1, mul(out, out))) }, // 1 − tanh²x
+  sigmoid: { float: true, domain: { min: -5, max: 5 }, grad: (gOut, _x, out) => mul(gOut, mul(out, sub(1, out))) }, // σ(1 − σ)
+  // 0 where relu(x) ≤ 0, gOut elsewhere: a NaN input passes its gradient through, as in PyTorch
+  relu: { domain: { awayFromZero: 0.25 }, grad: (gOut, _x, out) => where(le(out, 0), 0, gOut) },
+  sin: { float: true, domain: { min: -4, max: 4 }, grad: (gOut, x) => mul(gOut, cos(x)) }, //  d sin x = cos x
+  cos: { float: true, domain: { min: -4, max: 4 }, grad: (gOut, x) => neg(mul(gOut, sin(x))) }, // d cos x = −sin x
+  sign: { bool: true, domain: { awayFromZero: 0.25 }, grad: (gOut) => mul(gOut, 0) }, //  0 almost everywhere
+} satisfies Record<string, UnaryDef>;
+
+export type UnaryOp = keyof typeof UNARY;
+export const UNARY_OPS = Object.keys(UNARY) as UnaryOp[];
 
 type BinaryGrads = (gOut: Tensor, a: Tensor, b: Tensor, out: Tensor) => { a: () => Tensor; b: () => Tensor };
 
-/** Binary arithmetic ops; operands broadcast, and the engine sums gradients back to their shapes. */
-const BINARY: Record<string, BinaryGrads> = {
-  add: (gOut) => ({ a: () => gOut, b: () => gOut }),
-  sub: (gOut) => ({ a: () => gOut, b: () => neg(gOut) }),
-  mul: (gOut, a, b) => ({ a: () => mul(gOut, b), b: () => mul(gOut, a) }),
-  div: (gOut, _a, b, out) => ({ a: () => div(gOut, b), b: () => neg(div(mul(gOut, out), b)) }), // −a/b²
+interface BinaryDef {
+  readonly grads: BinaryGrads;
+  readonly domain: readonly [Domain, Domain];
+}
+
+/**
+ * Binary arithmetic ops; operands broadcast, and the engine sums gradients back to their shapes.
+ * Both operands are first cast to the promoted dtype, so the op (and its gradient) sees the values
+ * PyTorch computes with.
+ */
+const BINARY = {
+  add: { domain: [{}, {}], grads: (gOut) => ({ a: () => gOut, b: () => gOut }) },
+  sub: { domain: [{}, {}], grads: (gOut) => ({ a: () => gOut, b: () => neg(gOut) }) },
+  mul: { domain: [{}, {}], grads: (gOut, a, b) => ({ a: () => mul(gOut, b), b: () => mul(gOut, a) }) },
+  div: {
+    domain: [{}, { awayFromZero: 0.5 }],
+    grads: (gOut, _a, b, out) => ({ a: () => div(gOut, b), b: () => neg(div(mul(gOut, out), b)) }), // −a/b²
+  },
   // d aᵇ/da = b·aᵇ⁻¹, taken as 0 where b = 0 (a⁰ = 1 is flat even at a = 0, where 0·0⁻¹ is NaN);
   // d aᵇ/db = aᵇ·ln a, taken as 0 where a = 0 and b ≥ 0 (both as PyTorch does)
-  pow: (gOut, a, b, out) => ({
-    a: () => where(eq(b, 0), 0, mul(gOut, mul(b, pow(a, sub(b, 1))))),
-    b: () => where(logicalAnd(eq(a, 0), ge(b, 0)), 0, mul(gOut, mul(out, log(a)))),
-  }),
-  // ties split the gradient in half, as PyTorch does
-  maximum: (gOut, a, b) => ({ a: () => mul(gOut, tieShare(gt(a, b), eq(a, b))), b: () => mul(gOut, tieShare(lt(a, b), eq(a, b))) }),
-  minimum: (gOut, a, b) => ({ a: () => mul(gOut, tieShare(lt(a, b), eq(a, b))), b: () => mul(gOut, tieShare(gt(a, b), eq(a, b))) }),
-};
+  pow: {
+    domain: [{ min: 0.3, max: 2 }, {}],
+    grads: (gOut, a, b, out) => ({
+      a: () => where(eq(b, 0), 0, mul(gOut, mul(b, pow(a, sub(b, 1))))),
+      b: () => where(logicalAnd(eq(a, 0), ge(b, 0)), 0, mul(gOut, mul(out, log(a)))),
+    }),
+  },
+  // PyTorch's split: gOut to the larger operand, half each on a tie, and gOut to both where either
+  // is NaN (neither is smaller, and NaN ≠ NaN is no tie)
+  maximum: {
+    domain: [{ distinct: true }, { distinct: true }],
+    grads: (gOut, a, b) => ({ a: () => tieSplit(gOut, lt(a, b), eq(a, b)), b: () => tieSplit(gOut, gt(a, b), eq(a, b)) }),
+  },
+  minimum: {
+    domain: [{ distinct: true }, { distinct: true }],
+    grads: (gOut, a, b) => ({ a: () => tieSplit(gOut, gt(a, b), eq(a, b)), b: () => tieSplit(gOut, lt(a, b), eq(a, b)) }),
+  },
+} satisfies Record<string, BinaryDef>;
+
+export type BinaryOp = keyof typeof BINARY;
+export const BINARY_OPS = Object.keys(BINARY) as BinaryOp[];
 
 /** Comparisons: bool outputs, no gradient. */
-const COMPARISONS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+export const COMPARISON_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+export type ComparisonOp = (typeof COMPARISON_OPS)[number];
+
+/** Every elementwise op of the table. */
+export type ElementwiseOp = UnaryOp | BinaryOp | ComparisonOp;
 
 // ---- the machinery behind the tables ------------------------------------------------------------
 
@@ -62,32 +119,51 @@ export function broadcastView(t: Tensor, shape: Shape): Tensor {
   return new Tensor(t.storage, [...shape], strides, t.offset);
 }
 
-/** A JS number as a 0-d tensor; its dtype follows the other operand (PyTorch's wrapped-number rule). */
-export function scalarTensor(value: number | boolean, dtype: DType): Tensor {
-  return new Tensor(new CpuStorage(allocateOne(dtype, value), dtype), []);
+/**
+ * A JS number as a 0-d tensor of `dtype`. Into bool it is true when non-zero; into int32 it is
+ * truncated toward 0, and one out of int32's range (or NaN, ±∞) is an error naming `op`, as
+ * PyTorch's "cannot be converted without overflow".
+ */
+export function scalarTensor(value: number | boolean, dtype: DType, op = 'tensor'): Tensor {
+  return new Tensor(new CpuStorage(allocateOne(op, dtype, value), dtype), []);
 }
 
-function allocateOne(dtype: DType, value: number | boolean): Float32Array | Float64Array | Int32Array | Uint8Array {
+function allocateOne(op: string, dtype: DType, value: number | boolean): Float32Array | Float64Array | Int32Array | Uint8Array {
   const v = Number(value);
   switch (dtype) {
     case 'float32': return Float32Array.of(v);
     case 'float64': return Float64Array.of(v);
-    case 'int32': return Int32Array.of(v);
+    case 'int32':
+      if (!isInt32(Math.trunc(v))) throw new WedgeError(`${op}: value ${v} cannot be converted to int32 without overflow`);
+      return Int32Array.of(v);
     case 'bool': return Uint8Array.of(v ? 1 : 0);
   }
 }
 
-/** Turn two operands into tensors; a number takes the tensor's dtype where that loses nothing. */
-function operands(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+const isScalar = (v: unknown): v is number | boolean => typeof v === 'number' || typeof v === 'boolean';
+
+/**
+ * Turn two operands into tensors; a number takes the tensor's dtype where that loses nothing.
+ * Two bare numbers become float32, or, with `inferBoth`, take their own dtypes (bool, int32, float32).
+ */
+function operands(op: string, a: unknown, b: unknown, inferBoth = false): [Tensor, Tensor] {
+  for (const [name, v] of [['a', a], ['b', b]] as const) {
+    if (!(v instanceof Tensor) && !isScalar(v)) {
+      throw new WedgeError(`${op}: operand ${name} must be a Tensor, a number or a boolean, got ${describeValue(v)}`);
+    }
+  }
   if (a instanceof Tensor && b instanceof Tensor) return [a, b];
-  if (a instanceof Tensor) return [a, scalarTensor(b as number, scalarDType(a.dtype, b as number))];
-  if (b instanceof Tensor) return [scalarTensor(a as number, scalarDType(b.dtype, a as number)), b];
-  if (typeof a === 'number' && typeof b === 'number') return [scalarTensor(a, 'float32'), scalarTensor(b, 'float32')];
-  throw new WedgeError(`${op}: expected tensors or numbers, got ${typeof a} and ${typeof b}`);
+  if (a instanceof Tensor) return [a, scalarTensor(b as number, scalarDType(a.dtype, b as number), op)];
+  if (b instanceof Tensor) return [scalarTensor(a as number, scalarDType(b.dtype, a as number), op), b];
+  const [x, y] = [a as number | boolean, b as number | boolean];
+  if (!inferBoth) return [scalarTensor(x, 'float32', op), scalarTensor(y, 'float32', op)];
+  const dtype = promoteTypes(valueDType(x), valueDType(y));
+  return [scalarTensor(x, dtype, op), scalarTensor(y, dtype, op)];
 }
 
-const unaryOps: Record<string, (inputs: readonly Tensor[], attrs: { dtype: DType }) => Tensor> = {};
-for (const [name, { grad }] of Object.entries(UNARY)) {
+const unaryOps = {} as Record<UnaryOp, (inputs: readonly Tensor[], attrs: { dtype: DType }) => Tensor>;
+for (const name of UNARY_OPS) {
+  const { grad } = UNARY[name] as UnaryDef;
   unaryOps[name] = defineOp<{ dtype: DType }>({
     name,
     inputs: ['x'],
@@ -96,15 +172,17 @@ for (const [name, { grad }] of Object.entries(UNARY)) {
   });
 }
 
-function unary(name: string, x: Tensor): Tensor {
+function unary(name: UnaryOp, x: unknown): Tensor {
   checkTensor(name, x);
-  const dtype = UNARY[name].float && !isFloat(x.dtype) ? 'float32' : x.dtype;
-  if (dtype === 'bool') throw new WedgeError(`${name}: not defined for bool tensors (shape ${fmtShape(x.shape)})`);
+  const def: UnaryDef = UNARY[name];
+  const dtype = def.float && !isFloat(x.dtype) ? 'float32' : x.dtype;
+  if (dtype === 'bool' && !def.bool) throw new WedgeError(`${name}: not defined for bool tensors (shape ${fmtShape(x.shape)})`);
   return unaryOps[name]([x], { dtype });
 }
 
-const binaryOps: Record<string, (inputs: readonly Tensor[], attrs: { dtype: DType }) => Tensor> = {};
-for (const [name, grads] of Object.entries(BINARY)) {
+const binaryOps = {} as Record<BinaryOp | ComparisonOp, (inputs: readonly Tensor[], attrs: { dtype: DType }) => Tensor>;
+for (const name of BINARY_OPS) {
+  const { grads } = BINARY[name] as BinaryDef;
   binaryOps[name] = defineOp<{ dtype: DType }>({
     name,
     inputs: ['a', 'b'],
@@ -115,7 +193,7 @@ for (const [name, grads] of Object.entries(BINARY)) {
     backward: (gOut, { inputs: [a, b], out }) => grads(gOut, a, b, out) as InputGrads,
   });
 }
-for (const name of COMPARISONS) {
+for (const name of COMPARISON_OPS) {
   binaryOps[name] = defineOp<{ dtype: DType }>({
     name,
     inputs: ['a', 'b'],
@@ -126,14 +204,35 @@ for (const name of COMPARISONS) {
   });
 }
 
-function binary(name: string, a: TensorLike, b: TensorLike): Tensor {
+const isComparison = (name: string): name is ComparisonOp => (COMPARISON_OPS as readonly string[]).includes(name);
+
+/**
+ * A binary op in PyTorch's order: the result type of the operands (see resultType), both operands
+ * cast to the dtype the op computes in, then the kernel. NOTE: the cast comes first so that, e.g.,
+ * int32 16777217 == float32 16777216 is true as in PyTorch (both are 16777216 in float32), and
+ * maximum(float32, float64 0-d) finds the ties its gradient splits among the float32 values.
+ */
+function binary(name: BinaryOp | ComparisonOp, a: unknown, b: unknown): Tensor {
   const [ta, tb] = operands(name, a, b);
-  broadcastShapes(name, ta.shape, tb.shape); // checked here, before any kernel runs
-  let dtype = resultType(ta, tb);
-  if ((COMPARISONS as readonly string[]).includes(name)) dtype = 'bool';
-  else if (name === 'div' && !isFloat(dtype)) dtype = 'float32'; // true division, as torch.div
-  else if (dtype === 'bool' && name !== 'maximum' && name !== 'minimum') dtype = 'int32';
-  return binaryOps[name]([ta, tb], { dtype });
+  const shape = broadcastShapes(name, ta.shape, tb.shape); // checked here, before any kernel runs
+  let compute = resultType(ta, tb);
+  if (name === 'div' && !isFloat(compute)) compute = 'float32'; // true division, as torch.div
+  else if (compute === 'bool' && !isComparison(name) && name !== 'maximum' && name !== 'minimum') compute = 'int32';
+  if (name === 'pow' && compute === 'int32') checkIntegerExponent(ta, tb);
+  checkSize(name, shape, compute);
+  return binaryOps[name]([cast(ta, compute), cast(tb, compute)], { dtype: isComparison(name) ? 'bool' : compute });
+}
+
+/** PyTorch refuses integers to negative integer powers (the result is not an integer). */
+function checkIntegerExponent(base: Tensor, exponent: Tensor): void {
+  const values = exponent.data();
+  const at = values.findIndex((v) => v < 0);
+  if (at >= 0) {
+    throw new WedgeError(
+      `pow: integers to negative integer powers are not allowed (exponent ${values[at]} at position ` +
+        `${fmtShape(unravelIndex(at, exponent.shape))}, base ${base.dtype} ${fmtShape(base.shape)}); cast the base to float first`,
+    );
+  }
 }
 
 const CATEGORY: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 2 };
@@ -150,11 +249,11 @@ function resultType(a: Tensor, b: Tensor): DType {
 }
 
 function checkTensor(op: string, x: unknown): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new WedgeError(`${op}: expected a Tensor, got ${typeof x}`);
+  if (!(x instanceof Tensor)) throw new WedgeError(`${op}: expected a Tensor, got ${describeValue(x)}`);
 }
 
-/** 1 where `win`, ½ where `tie`, else 0. */
-const tieShare = (win: Tensor, tie: Tensor): Tensor => add(cast(win, 'float32'), mul(cast(tie, 'float32'), 0.5));
+/** gOut, but 0 where the operand `lost` and half of it where it `tied`. */
+const tieSplit = (gOut: Tensor, lost: Tensor, tied: Tensor): Tensor => where(lost, 0, where(tied, mul(gOut, 0.5), gOut));
 
 // ---- the public functions -----------------------------------------------------------------------
 
@@ -193,6 +292,31 @@ export const sign = (x: Tensor): Tensor => unary('sign', x);
 /** x² (composite: its gradient comes from mul). */
 export const square = (x: Tensor): Tensor => mul(x, x);
 
+/** One row of ELEMENTWISE_OPS. */
+export interface ElementwiseOpInfo {
+  readonly kind: 'unary' | 'binary' | 'comparison';
+  /** The public free function (a Tensor method of the same name calls it). */
+  readonly fn: ((x: Tensor) => Tensor) | ((a: TensorLike, b: TensorLike) => Tensor);
+  /** Per operand, the values its gradient is smooth on. */
+  readonly domain: readonly Domain[];
+}
+
+/**
+ * Every op of the tables with its free function and the values its gradient is smooth on. The
+ * compiler insists on a free function per table name; tests iterate this rather than a list of their own.
+ */
+export const ELEMENTWISE_OPS: Readonly<Record<ElementwiseOp, ElementwiseOpInfo>> = {
+  ...entries('unary', { neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos, sign } satisfies Record<UnaryOp, unknown>),
+  ...entries('binary', { add, sub, mul, div, pow, maximum, minimum } satisfies Record<BinaryOp, unknown>),
+  ...entries('comparison', { eq, ne, lt, le, gt, ge } satisfies Record<ComparisonOp, unknown>),
+};
+
+function entries<K extends ElementwiseOp>(kind: ElementwiseOpInfo['kind'], fns: Record<K, ElementwiseOpInfo['fn']>): Record<K, ElementwiseOpInfo> {
+  const domainOf = (name: string): readonly Domain[] =>
+    kind === 'unary' ? [(UNARY as Record<string, UnaryDef>)[name].domain] : kind === 'binary' ? (BINARY as Record<string, BinaryDef>)[name].domain : [{}, {}];
+  return Object.fromEntries(Object.entries(fns).map(([name, fn]) => [name, { kind, fn, domain: domainOf(name) }])) as Record<K, ElementwiseOpInfo>;
+}
+
 const logicalAnd = (a: Tensor, b: Tensor): Tensor => cast(mul(a, b), 'bool');
 
 const castFloat = defineOp<{ dtype: DType }>({
@@ -226,7 +350,9 @@ const whereOp = defineOp<{ dtype: DType }>({
 });
 
 /**
- * condition ? a : b, elementwise with broadcasting. `condition` must be bool.
+ * condition ? a : b, elementwise with broadcasting. `condition` must be bool. The result type is
+ * PyTorch's: a number takes a tensor operand's dtype where that loses nothing; two numbers give
+ * bool (two booleans), int32 (integers) or float32.
  * @example where(x.gt(0), x, 0) // relu
  */
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
@@ -234,7 +360,7 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (condition.dtype !== 'bool') {
     throw new WedgeError(`where: condition must be bool, got ${condition.dtype} ${fmtShape(condition.shape)}`);
   }
-  const [ta, tb] = operands('where', a, b);
+  const [ta, tb] = operands('where', a, b, true);
   broadcastShapes('where', condition.shape, ta.shape, tb.shape);
   return whereOp([condition, ta, tb], { dtype: resultType(ta, tb) });
 }
@@ -243,9 +369,10 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
  * x with `value` where `mask` is true; `mask` must broadcast to x's shape (torch.masked_fill).
  * @example scores.maskedFill(causal.eq(0), -Infinity)
  */
-export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+export function maskedFill(x: Tensor, mask: Tensor, value: number | boolean): Tensor {
   checkTensor('maskedFill', x);
   checkTensor('maskedFill', mask);
+  if (!isScalar(value)) throw new WedgeError(`maskedFill: value must be a number or a boolean, got ${describeValue(value)}`);
   if (mask.dtype !== 'bool') {
     throw new WedgeError(`maskedFill: mask must be bool, got ${mask.dtype} ${fmtShape(mask.shape)}`);
   }
@@ -255,5 +382,5 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
       `maskedFill: mask ${fmtShape(mask.shape)} must broadcast to the input's shape ${fmtShape(x.shape)}, not widen it to ${fmtShape(shape)}`,
     );
   }
-  return where(mask, scalarTensor(value, x.dtype), x);
+  return where(mask, scalarTensor(value, x.dtype, 'maskedFill'), x);
 }

@@ -1,6 +1,6 @@
 // Movement ops. reshape/view, permute/transpose, expand and slicing return strided views of the
 // same storage (no copy); contiguous() and clone() copy. Each backward moves gOut back.
-import { WedgeError, fmtShape } from '../errors.ts';
+import { WedgeError, describeValue, fmtShape } from '../errors.ts';
 import { contiguousStrides, normalizeDim, sameShape, sizeOf, type Shape } from '../shape.ts';
 import { promoteTypes, type DType, type TypedArray } from '../dtype.ts';
 import { Tensor } from '../tensor.ts';
@@ -166,7 +166,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const target = shape.map((d, i) => (d === -1 && i >= lead ? x.shape[i - lead] : d));
   target.forEach((d, i) => {
     const have = i < lead ? 1 : x.shape[i - lead];
-    if (d < 0 || (i < lead && d === -1) || (have !== 1 && have !== d)) {
+    if (!Number.isInteger(d) || d < 0 || (i < lead && d === -1) || (have !== 1 && have !== d)) {
       throw new WedgeError(
         `expand: size ${have} cannot expand to ${d} at dim ${i} (input ${fmtShape(x.shape)}, target ${fmtShape(shape)})`,
       );
@@ -206,25 +206,50 @@ const sliceScatterOp: OpFn<SliceAttrs & { shape: number[] }> = defineOp<SliceAtt
 
 /**
  * `x[..., start:end:step, ...]` along `dim`, Python-style (negative indices count from the end,
- * out-of-range bounds clamp), as a view.
+ * out-of-range bounds clamp, ±Infinity reaches the end), as a view.
  * @example x.slice(-1, 0, undefined, 2) // x[..., 0::2]
  */
 export function slice(x: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
+  if (x.ndim === 0) throw new WedgeError(`slice: cannot slice a 0-d tensor (shape []); reshape it to [1] first`);
   const d = normalizeDim('slice', dim, x.ndim, x.shape);
   if (!Number.isInteger(step) || step <= 0) {
     throw new WedgeError(`slice: step must be a positive integer, got ${step} (shape ${fmtShape(x.shape)}, dim ${dim})`);
   }
   const n = x.shape[d];
-  const clamp = (i: number | undefined, fallback: number): number => {
+  const clamp = (what: string, i: number | undefined, fallback: number): number => {
     if (i === undefined) return fallback;
+    if (typeof i !== 'number' || !(Number.isInteger(i) || i === Infinity || i === -Infinity)) {
+      throw new WedgeError(`slice: ${what} must be an integer, got ${describeValue(i)} (shape ${fmtShape(x.shape)}, dim ${dim})`);
+    }
     const j = i < 0 ? i + n : i;
     return Math.min(Math.max(j, 0), n);
   };
-  const s = clamp(start, 0);
-  const e = clamp(end, n);
+  const s = clamp('start', start, 0);
+  const e = clamp('end', end, n);
   const length = e > s ? Math.ceil((e - s) / step) : 0;
   if (s === 0 && length === n && step === 1) return x;
   return sliceOp([x], { dim: d, start: s, step, length });
+}
+
+/**
+ * The `length` entries of `dim` from `start` (torch.narrow): a view. A negative start counts from
+ * the end; unlike slice, a range that does not fit is an error, not clamped.
+ * @example x.narrow(-1, 0, 16) // x[..., 0:16]
+ */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  if (x.ndim === 0) throw new WedgeError(`narrow: cannot narrow a 0-d tensor (shape [])`);
+  const d = normalizeDim('narrow', dim, x.ndim, x.shape);
+  const n = x.shape[d];
+  const where = `(dim ${dim} of size ${n}, shape ${fmtShape(x.shape)})`;
+  if (typeof start !== 'number' || !Number.isInteger(start) || start < -n || start > n) {
+    throw new WedgeError(`narrow: start ${describeValue(start)} is not an integer in [${-n}, ${n}] ${where}`);
+  }
+  if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) {
+    throw new WedgeError(`narrow: length ${describeValue(length)} is not a non-negative integer ${where}`);
+  }
+  const s = start < 0 ? start + n : start;
+  if (s + length > n) throw new WedgeError(`narrow: start ${start} + length ${length} exceeds the size ${where}`);
+  return slice(x, d, s, s + length);
 }
 
 /** Split into pieces of `size` (the last may be smaller) or of the listed sizes, as views. */
@@ -234,15 +259,19 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
   let sizes: number[];
   if (typeof sizeOrSections === 'number') {
     if (!Number.isInteger(sizeOrSections) || sizeOrSections <= 0) {
-      throw new WedgeError(`split: size must be a positive integer, got ${sizeOrSections}`);
+      throw new WedgeError(`split: size must be a positive integer, got ${sizeOrSections} (shape ${fmtShape(x.shape)}, dim ${dim})`);
     }
     sizes = [];
     for (let i = 0; i < n; i += sizeOrSections) sizes.push(Math.min(sizeOrSections, n - i));
     if (n === 0) sizes = [0];
   } else {
     sizes = [...sizeOrSections];
+    const bad = sizes.find((s) => typeof s !== 'number' || !Number.isInteger(s) || s < 0);
+    if (bad !== undefined) {
+      throw new WedgeError(`split: sizes [${sizes.map(describeValue).join(', ')}] must be non-negative integers (${describeValue(bad)} is not)`);
+    }
     const total = sizes.reduce((a, b) => a + b, 0);
-    if (total !== n || sizes.some((s) => s < 0)) {
+    if (total !== n) {
       throw new WedgeError(`split: sizes ${fmtShape(sizes)} must sum to ${n}, the size of dim ${d} of ${fmtShape(x.shape)}`);
     }
   }
@@ -254,11 +283,15 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
   });
 }
 
-/** Split into `chunks` nearly equal pieces (PyTorch: each of size ceil(n / chunks)). */
+/**
+ * Split into `chunks` nearly equal pieces (PyTorch: each of size ceil(n / chunks), so there may be
+ * fewer pieces); an empty dim gives `chunks` empty pieces, as in PyTorch.
+ */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new WedgeError(`chunk: chunks must be a positive integer, got ${chunks}`);
+  if (!Number.isInteger(chunks) || chunks <= 0) throw new WedgeError(`chunk: chunks must be a positive integer, got ${describeValue(chunks)}`);
   const d = normalizeDim('chunk', dim, x.ndim, x.shape);
-  return split(x, Math.max(1, Math.ceil(x.shape[d] / chunks)), d);
+  if (x.shape[d] === 0) return split(x, new Array<number>(chunks).fill(0), d);
+  return split(x, Math.ceil(x.shape[d] / chunks), d);
 }
 
 const catOp = defineOp<{ dim: number; dtype: DType }>({
@@ -313,20 +346,24 @@ export function stack(xs: readonly Tensor[], dim = 0): Tensor {
   return catOp(xs.map((x) => unsqueeze(x, d)), { dim: d, dtype: xs.map((x) => x.dtype).reduce(promoteTypes) });
 }
 
-const copyOp = defineOp<{ name: string }>({
-  name: 'contiguous',
-  inputs: ['x'],
-  forward: ([x]) => runKernel('contiguous', [x]),
-  backward: (gOut) => ({ x: () => gOut }), // a copy: identity
-});
+/** A copy (the `contiguous` kernel) recorded under its own name: the gradient passes unchanged. */
+const copyOp = (name: 'contiguous' | 'clone'): OpFn<void> =>
+  defineOp<void>({
+    name,
+    inputs: ['x'],
+    forward: ([x]) => runKernel('contiguous', [x]),
+    backward: (gOut) => ({ x: () => gOut }), // a copy: identity
+  });
+const contiguousOp = copyOp('contiguous');
+const cloneOp = copyOp('clone');
 
 /** A contiguous tensor with the same values (x itself when already contiguous). */
 export function contiguous(x: Tensor): Tensor {
-  return x.isContiguous() ? x : copyOp([x], { name: 'contiguous' });
+  return x.isContiguous() ? x : contiguousOp([x], undefined);
 }
 
 /** A copy with its own storage, in the graph (gradients flow through). */
-export const clone = (x: Tensor): Tensor => copyOp([x], { name: 'clone' });
+export const clone = (x: Tensor): Tensor => cloneOp([x], undefined);
 
 /** The values of `x` as a fresh contiguous CPU typed array (reads back from a device). */
 export function contiguousData(x: Tensor): TypedArray {

@@ -65,7 +65,7 @@ interface Formatter {
 function formatterFor(values: readonly number[], dtype: string): Formatter {
   if (dtype === 'bool' || dtype === 'int32') {
     const str = dtype === 'bool' ? (v: number) => (v ? 'True' : 'False') : (v: number) => String(v);
-    const width = Math.max(1, ...values.map((v) => str(v).length));
+    const width = values.reduce((w, v) => Math.max(w, str(v).length), 1);
     return { width, format: (v) => str(v).padStart(width) };
   }
   const nonzero = values.filter((v) => Number.isFinite(v) && v !== 0);
@@ -74,8 +74,8 @@ function formatterFor(values: readonly number[], dtype: string): Formatter {
   let width = 1;
   if (nonzero.length > 0) {
     const abs = nonzero.map(Math.abs);
-    const lo = Math.min(...abs);
-    const hi = Math.max(...abs);
+    const lo = abs.reduce((a, b) => Math.min(a, b));
+    const hi = abs.reduce((a, b) => Math.max(a, b));
     intMode = nonzero.every((v) => v === Math.ceil(v));
     sci = hi / lo > 1000 || hi > 1e8 || (!intMode && lo < 1e-4);
     const widthOf = sci
@@ -83,7 +83,7 @@ function formatterFor(values: readonly number[], dtype: string): Formatter {
       : intMode
         ? (v: number) => pyFixed(v, 0).length + 1
         : (v: number) => pyFixed(v, PRECISION).length;
-    width = Math.max(width, ...nonzero.map(widthOf));
+    width = nonzero.reduce((w, v) => Math.max(w, widthOf(v)), width);
   }
   const format = (v: number): string => {
     if (sci) return pyExp(v, PRECISION);
@@ -98,10 +98,15 @@ function formatterFor(values: readonly number[], dtype: string): Formatter {
  * @example formatValues(tensor([1.5, -2])) // '[ 1.5000, -2.0000]'
  */
 export function formatValues(t: Tensor): string {
-  const values = Array.from(t.data() as ArrayLike<number>);
   const shape = t.shape;
-  const summarize = values.length > THRESHOLD;
-  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+  // NOTE: an empty tensor prints `[]` whatever its shape (PyTorch adds the size): walking its
+  // dims would visit 2³¹ rows of nothing for [2³¹, 0].
+  if (t.size === 0) return '[]';
+  const summarize = t.size > THRESHOLD;
+  // read through the strides: only the printed elements are touched, never a full copy
+  const storage = t.storage.read();
+  const value = (offset: number): number => storage[offset];
+  const strides = t.strides;
   // indices printed along dim d: all, or the first and last EDGE with null for the elision
   const shownIndices = (d: number): (number | null)[] =>
     summarize && shape[d] > 2 * EDGE
@@ -112,19 +117,19 @@ export function formatValues(t: Tensor): string {
   const shown: number[] = [];
   const collect = (d: number, base: number): void => {
     if (d === shape.length) {
-      shown.push(values[base]);
+      shown.push(value(base));
       return;
     }
     for (const i of shownIndices(d)) if (i !== null) collect(d + 1, base + i * strides[d]);
   };
-  collect(0, 0);
+  collect(0, t.offset);
   const fmt = formatterFor(shown, t.dtype);
 
   const render = (d: number, base: number, indent: number): string => {
     const picks = shownIndices(d);
     if (d === shape.length - 1) {
       // a row: as many elements per line as fit in LINEWIDTH (each takes width + ', ')
-      const items = picks.map((i) => (i === null ? ' ...' : fmt.format(values[base + i * strides[d]])));
+      const items = picks.map((i) => (i === null ? ' ...' : fmt.format(value(base + i * strides[d]))));
       const perLine = Math.max(1, Math.floor((LINEWIDTH - indent) / (fmt.width + 2)));
       const lines: string[] = [];
       for (let k = 0; k < items.length; k += perLine) lines.push(items.slice(k, k + perLine).join(', '));
@@ -134,7 +139,7 @@ export function formatValues(t: Tensor): string {
     return `[${parts.join(',' + '\n'.repeat(shape.length - d - 1) + ' '.repeat(indent + 1))}]`;
   };
   const indent = 'tensor('.length;
-  return shape.length === 0 ? fmt.format(values[0]) : render(0, 0, indent);
+  return shape.length === 0 ? fmt.format(value(t.offset)) : render(0, t.offset, indent);
 }
 
 export function formatTensor(t: Tensor): string {

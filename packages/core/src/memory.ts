@@ -1,7 +1,9 @@
 // Ownership of tensor memory: tidy() frees what a function made and did not return.
 // On the CPU this only drops references; on the GPU it releases textures.
+import { WedgeError } from './errors.ts';
 import type { Storage } from './storage.ts';
-import type { Tensor } from './tensor.ts';
+// NOTE: tensor.ts imports this file too; Tensor is only used inside functions, after both load.
+import { Tensor } from './tensor.ts';
 
 const scopes: Tensor[][] = [];
 
@@ -30,28 +32,48 @@ export function keep<T extends Tensor>(t: T): T {
 }
 
 /**
+ * What tidy() accepts: a function that returns its result synchronously. An async function's
+ * Promise meets this string instead, which the compiler shows in its error.
+ */
+type Synchronous<T> = T extends PromiseLike<unknown> ? 'tidy() needs a synchronous function: await first, then tidy() each step' : T;
+
+/**
  * Run `fn`, then dispose every tensor it created except those it returns (in an array or object
  * too), those kept with keep(), and those the returned tensors' graphs still need for backward().
- * Storage shared with a survivor (a view) is never freed.
+ * Storage shared with a survivor (a view) is never freed. `fn` must be synchronous: tensors made
+ * after an `await` would escape the scope, so an async function is a type error and, at run time,
+ * a WedgeError.
  * @example const loss = tidy(() => model.forward(x).logSoftmax(-1).mean());
  */
-export function tidy<T>(fn: () => T): T {
+export function tidy<T>(fn: () => Synchronous<T>): T {
+  if (typeof fn !== 'function') throw new WedgeError(`tidy: expected a function, got ${typeof fn}`);
   const scope: Tensor[] = [];
   scopes.push(scope);
   let result: T;
   try {
-    result = fn();
+    result = fn() as T;
   } finally {
     scopes.pop();
   }
+  if (isThenable(result)) {
+    // nothing is freed: the async function may still be using what it made
+    (result as PromiseLike<unknown>).then(undefined, () => {}); // its own failure is not this error's
+    throw new WedgeError(
+      'tidy: fn returned a Promise; tidy() only tracks synchronous work (tensors made after an await would escape it). ' +
+        'Await first, then tidy() each synchronous step',
+    );
+  }
+  // NOTE: iterative, like backward(): a graph 100,000 ops deep must not overflow the JS stack
   const survivors = new Set<Tensor>();
-  const visit = (t: Tensor): void => {
-    if (survivors.has(t)) return;
+  const pending: Tensor[] = [];
+  collectTensors(result, pending);
+  while (pending.length > 0) {
+    const t = pending.pop()!;
+    if (survivors.has(t)) continue;
     survivors.add(t);
-    if (t.grad) visit(t.grad);
-    if (t.node && !t.node.freed) for (const x of t.node.inputs) visit(x);
-  };
-  collectTensors(result, visit);
+    if (t.grad) pending.push(t.grad);
+    if (t.node && !t.node.freed) for (const x of t.node.inputs) pending.push(x);
+  }
   const liveStorage = new Set([...survivors].map((t) => t.storage));
   const outer = scopes[scopes.length - 1];
   for (const t of scope) {
@@ -65,12 +87,18 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-function collectTensors(value: unknown, visit: (t: Tensor) => void, seen = new Set<unknown>()): void {
-  if (value === null || typeof value !== 'object' || seen.has(value)) return;
-  seen.add(value);
-  if ('storage' in value && 'shape' in value && 'strides' in value) {
-    visit(value as Tensor);
-    return;
+const isThenable = (v: unknown): boolean =>
+  (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as { then?: unknown }).then === 'function';
+
+/** Every Tensor in `value` (itself, or inside arrays and plain objects, at any depth), iteratively. */
+function collectTensors(value: unknown, out: Tensor[]): void {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    if (v instanceof Tensor) out.push(v);
+    else for (const w of Array.isArray(v) ? v : Object.values(v)) stack.push(w);
   }
-  for (const v of Array.isArray(value) ? value : Object.values(value)) collectTensors(v, visit, seen);
 }

@@ -4,6 +4,7 @@
 // The reader trusts nothing: every length, offset and dtype is checked before a byte is used.
 import type { DType, TypedArray } from '../dtype.ts';
 import { WedgeError, fmtShape } from '../errors.ts';
+import { unravelIndex } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 
 /** The dtypes Wedge reads, their sizes, and what they become. */
@@ -24,6 +25,49 @@ export type SafetensorsDType = keyof typeof READABLE;
 
 /** Headers above this are refused (as the reference implementation does), so a lying length cannot exhaust memory. */
 const MAX_HEADER_BYTES = 100_000_000;
+
+/** A valid header nests 3 levels ({ name: { shape: [ ); anything far deeper is refused before parsing. */
+const MAX_HEADER_DEPTH = 64;
+
+/** The deepest `[`/`{` nesting of JSON text (brackets inside strings do not count). */
+function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/** A JSON value for an error message, at most 60 characters (never a stringify of a huge or deep value). */
+function preview(v: unknown): string {
+  if (typeof v !== 'object' || v === null) {
+    const s = v === undefined ? 'undefined' : JSON.stringify(v);
+    return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  }
+  if (Array.isArray(v)) {
+    const parts: string[] = [];
+    let length = 2;
+    for (const x of v) {
+      const p = typeof x === 'object' && x !== null ? (Array.isArray(x) ? '[…]' : '{…}') : preview(x);
+      length += p.length + 1;
+      if (length > 60) {
+        parts.push('…');
+        break;
+      }
+      parts.push(p);
+    }
+    return `[${parts.join(',')}]`;
+  }
+  return '{…}';
+}
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -66,6 +110,8 @@ export function decodeSafetensors(input: Uint8Array, source = 'safetensors'): Sa
   } catch {
     fail(`the header is not valid UTF-8`);
   }
+  const depth = jsonDepth(text);
+  if (depth > MAX_HEADER_DEPTH) fail(`the header nests ${depth} levels deep (a valid one nests 3; the limit is ${MAX_HEADER_DEPTH})`);
   let header: unknown;
   try {
     header = JSON.parse(text);
@@ -80,7 +126,7 @@ export function decodeSafetensors(input: Uint8Array, source = 'safetensors'): Sa
     if (name === '__metadata__') {
       if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`__metadata__ must be an object of strings`);
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__ entry '${k}' must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string') fail(`__metadata__ entry '${k}' must be a string, got ${preview(v)}`);
         metadata.push([k, v as string]);
       }
       continue;
@@ -88,14 +134,14 @@ export function decodeSafetensors(input: Uint8Array, source = 'safetensors'): Sa
     const where = `tensor '${name}'`;
     if (typeof info !== 'object' || info === null) fail(`${where}: entry must be an object {dtype, shape, data_offsets}`);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
-    if (typeof dtype !== 'string') fail(`${where}: dtype must be a string, got ${JSON.stringify(dtype)}`);
+    if (typeof dtype !== 'string') fail(`${where}: dtype must be a string, got ${preview(dtype)}`);
     if (!Object.hasOwn(READABLE, dtype as string)) {
-      fail(`${where}: unknown or unsupported dtype '${dtype}' (Wedge reads ${Object.keys(READABLE).join(', ')})`);
+      fail(`${where}: unknown or unsupported dtype '${(dtype as string).slice(0, 40)}' (Wedge reads ${Object.keys(READABLE).join(', ')})`);
     }
     const isCount = (d: unknown): d is number => Number.isSafeInteger(d) && (d as number) >= 0;
-    if (!Array.isArray(shape) || !shape.every(isCount)) fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    if (!Array.isArray(shape) || !shape.every(isCount)) fail(`${where}: shape must be an array of non-negative integers, got ${preview(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
-      fail(`${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${JSON.stringify(offsets)}`);
+      fail(`${where}: data_offsets must be [begin, end] with 0 ≤ begin ≤ end, got ${preview(offsets)}`);
     }
     const kind = dtype as SafetensorsDType;
     const [begin, end] = offsets as number[];
@@ -161,7 +207,7 @@ function decodeValues(kind: SafetensorsDType, raw: Uint8Array, fail: (msg: strin
         // fits in int32 exactly when the high word is the sign extension of the low word
         if (hi !== lo >> 31) {
           const value = view.getBigInt64(8 * i, true);
-          fail(`value ${value} at position ${fmtShape(positionOf(i, shape))} does not fit in int32 (Wedge's integer type)`);
+          fail(`value ${value} at position ${fmtShape(unravelIndex(i, shape))} does not fit in int32 (Wedge's integer type)`);
         }
         out[i] = lo;
       }
@@ -175,7 +221,7 @@ function decodeValues(kind: SafetensorsDType, raw: Uint8Array, fail: (msg: strin
       return Int32Array.from(raw);
     case 'BOOL': {
       for (let i = 0; i < n; i++) {
-        if (raw[i] > 1) fail(`byte ${raw[i]} at position ${fmtShape(positionOf(i, shape))} is not a boolean (0 or 1)`);
+        if (raw[i] > 1) fail(`byte ${raw[i]} at position ${fmtShape(unravelIndex(i, shape))} is not a boolean (0 or 1)`);
       }
       return new Uint8Array(raw);
     }
@@ -190,15 +236,6 @@ function halfToFloat(h: number): number {
   if (exp === 0) return sign * frac * 2 ** -24;
   if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-function positionOf(flat: number, shape: readonly number[]): number[] {
-  const pos: number[] = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    pos.unshift(flat % shape[d]);
-    flat = Math.floor(flat / shape[d]);
-  }
-  return pos;
 }
 
 // ---- writing ------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Linear and Embedding, with PyTorch's weight layouts and default initialisations.
 import type { DType } from '../dtype.ts';
-import { WedgeError, fmtShape } from '../errors.ts';
+import { WedgeError, describeValue, fmtShape } from '../errors.ts';
+import { checkShape } from '../shape.ts';
 import type { Generator } from '../random.ts';
 import type { Tensor } from '../tensor.ts';
 import { firstOutOfRange } from '../ops/indexing.ts';
@@ -24,6 +25,7 @@ export class Linear extends Module {
     super();
     checkSize('Linear', 'inFeatures', inFeatures);
     checkSize('Linear', 'outFeatures', outFeatures);
+    checkShape('Linear', [outFeatures, inFeatures], opts.dtype ?? 'float32'); // the weight fits in one tensor
     const init = { generator: opts.generator, dtype: opts.dtype };
     // NOTE: weight first, then bias: the same draw order as PyTorch's reset_parameters.
     this.weight = new Parameter(kaimingUniformA5([outFeatures, inFeatures], init));
@@ -63,6 +65,7 @@ export class Embedding extends Module {
     super();
     checkSize('Embedding', 'numEmbeddings', numEmbeddings);
     checkSize('Embedding', 'embeddingDim', embeddingDim);
+    checkShape('Embedding', [numEmbeddings, embeddingDim], opts.dtype ?? 'float32'); // the weight fits in one tensor
     this.weight = new Parameter(standardNormal([numEmbeddings, embeddingDim], opts));
   }
 
@@ -77,7 +80,9 @@ export class Embedding extends Module {
 }
 
 function checkSize(layer: string, what: string, n: number): void {
-  if (!Number.isInteger(n) || n < 0) throw new WedgeError(`${layer}: ${what} must be a non-negative integer, got ${n}`);
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw new WedgeError(`${layer}: ${what} must be a non-negative integer, got ${describeValue(n)}`);
+  }
 }
 
 /** Throw naming the first id outside [0, num), with its position in `ids`. */

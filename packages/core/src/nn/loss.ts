@@ -2,6 +2,7 @@
 // log-likelihood of each target, averaged over the targets that are not ignored.
 import { isFloat } from '../dtype.ts';
 import { WedgeError, fmtShape } from '../errors.ts';
+import { unravelIndex } from '../shape.ts';
 import { tensor } from '../creation.ts';
 import type { Tensor } from '../tensor.ts';
 import { toCpu } from '../backend/dispatch.ts';
@@ -54,7 +55,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     if (v === ignoreIndex) continue;
     if (v < 0 || v >= classes) {
       throw new WedgeError(
-        `crossEntropy: target ${v} at position ${fmtShape(position(i, t.shape))} is out of range [0, ${classes}) ` +
+        `crossEntropy: target ${v} at position ${fmtShape(unravelIndex(i, t.shape))} is out of range [0, ${classes}) ` +
           `for logits ${fmtShape(logits.shape)}`,
       );
     }
@@ -71,13 +72,4 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   if (reduction === 'none') return unbatched ? nll.squeeze(0) : nll;
   const total = nll.sum();
   return reduction === 'sum' ? total : total.div(count);
-}
-
-function position(flat: number, shape: readonly number[]): number[] {
-  const pos: number[] = [];
-  for (let d = shape.length - 1; d >= 0; d--) {
-    pos.unshift(flat % shape[d]);
-    flat = Math.floor(flat / shape[d]);
-  }
-  return pos;
 }

@@ -1,6 +1,6 @@
 // Module and Parameter, as in torch.nn: a module's parameters, buffers and sub-modules are its
 // fields, found in field-insertion order and named with PyTorch's dotted paths ('attn.W_q.weight').
-import { WedgeError, fmtShape } from '../errors.ts';
+import { WedgeError, describeValue, fmtShape } from '../errors.ts';
 import { Tensor } from '../tensor.ts';
 import { copyInto } from './in_place.ts';
 
@@ -169,6 +169,11 @@ export abstract class Module {
    * @example model.loadStateDict(loadSafetensors('model.safetensors').tensors);
    */
   loadStateDict(dict: Record<string, Tensor>, opts: { strict?: boolean } = {}): { missing: string[]; unexpected: string[] } {
+    if (typeof dict !== 'object' || dict === null || Array.isArray(dict) || dict instanceof Tensor) {
+      throw new WedgeError(
+        `loadStateDict: expected an object of named tensors (such as loadSafetensors(path).tensors), got ${describeValue(dict)}`,
+      );
+    }
     const strict = opts.strict ?? true;
     const slots = this.slots();
     const known = new Set(slots.map(([n]) => n));
@@ -180,7 +185,7 @@ export abstract class Module {
       const src = dict[name];
       const dst = slotTensor(slot);
       if (!(src instanceof Tensor)) {
-        mismatches.push(`'${name}': expected a Tensor, got ${typeof src}`);
+        mismatches.push(`'${name}': expected a Tensor, got ${describeValue(src)}`);
         continue;
       }
       if (src.shape.length !== dst.shape.length || src.shape.some((d, i) => d !== dst.shape[i])) {

@@ -361,8 +361,10 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
     throw new WedgeError(`where: condition must be bool, got ${condition.dtype} ${fmtShape(condition.shape)}`);
   }
   const [ta, tb] = operands('where', a, b, true);
-  broadcastShapes('where', condition.shape, ta.shape, tb.shape);
-  return whereOp([condition, ta, tb], { dtype: resultType(ta, tb) });
+  const shape = broadcastShapes('where', condition.shape, ta.shape, tb.shape);
+  const dtype = resultType(ta, tb);
+  checkSize('where', shape, dtype);
+  return whereOp([condition, ta, tb], { dtype });
 }
 
 /**

@@ -1,9 +1,9 @@
 // matmul with PyTorch's rules (1-D operands, batch dims that broadcast), and outer/einsum built on
 // differentiable primitives.
 import { isFloat, promoteTypes } from '../dtype.ts';
-import { WedgeError, fmtShape } from '../errors.ts';
-import { broadcastShapes } from '../shape.ts';
-import type { Tensor } from '../tensor.ts';
+import { WedgeError, describeValue, fmtShape } from '../errors.ts';
+import { broadcastShapes, checkSize } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
 import { runKernel } from '../backend/dispatch.ts';
 import { defineOp } from './define.ts';
 import { mul } from './elementwise.ts';
@@ -46,6 +46,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const batch = matmulBatch(a, b, a2.shape.slice(0, -2), b2.shape.slice(0, -2));
   const M = a2.shape[a2.ndim - 2];
   const N = b2.shape[b2.ndim - 1];
+  checkSize('matmul', [...batch, M, N], promoteTypes(a.dtype, b.dtype)); // before any kernel allocates
   const out = bmmOf(expand(a2, [...batch, M, ka]), expand(b2, [...batch, kb, N]));
   if (a.ndim === 1 && b.ndim === 1) return reshape(out, []);
   if (a.ndim === 1) return squeeze(out, -2);
@@ -77,35 +78,63 @@ export function outer(a: Tensor, b: Tensor): Tensor {
 }
 
 /**
- * Einstein summation over one or two operands ('i,j->ij', 'bij,bjk->bik', 'ij->j'); an index may
- * not repeat within one operand (no traces). Each operand is permuted and unsqueezed into
- * a shared index order, multiplied with broadcasting, and summed over indices missing from the
- * output: simple, differentiable, and memory-hungry for large contractions.
+ * Einstein summation over one or two operands ('i,j->ij', 'bij,bjk->bik', 'ij->j', '...ij,...jk->...ik');
+ * an index may not repeat within one operand (no traces). `...` stands for the dims an operand has
+ * beyond its letters; those broadcast across operands (right-aligned), and are kept in front of the
+ * output when it is implicit. Each operand is permuted and unsqueezed into a shared index order,
+ * multiplied with broadcasting, and summed over indices missing from the output: simple,
+ * differentiable, and memory-hungry for large contractions.
  * @example einsum('i,j->ij', t, invFreq) // RoPE's angle table
  */
 export function einsum(equation: string, ...operands: Tensor[]): Tensor {
+  if (typeof equation !== 'string') throw new WedgeError(`einsum: the equation must be a string, got ${describeValue(equation)}`);
   const eq = equation.replace(/\s+/g, '');
-  const [lhs, rhsGiven] = eq.split('->');
-  const terms = lhs.split(',');
-  if (terms.length !== operands.length || operands.length < 1 || operands.length > 2) {
-    throw new WedgeError(`einsum: '${equation}' names ${terms.length} operands, got ${operands.length} (1 or 2 supported)`);
+  const sides = eq.split('->');
+  if (sides.length > 2) throw new WedgeError(`einsum: '${equation}' has ${sides.length - 1} '->'; an equation has at most one`);
+  const [lhs, rhsGiven] = sides;
+  const rawTerms = lhs.split(',');
+  if (rawTerms.length !== operands.length || operands.length < 1 || operands.length > 2) {
+    throw new WedgeError(`einsum: '${equation}' names ${rawTerms.length} operands, got ${operands.length} (1 or 2 supported)`);
   }
+  operands.forEach((x, i) => {
+    if (!(x instanceof Tensor)) throw new WedgeError(`einsum: operand ${i} must be a Tensor, got ${describeValue(x)}`);
+  });
+  const wellFormed = /^[a-zA-Z]*(\.\.\.)?[a-zA-Z]*$/;
+  for (const term of [...rawTerms, ...(rhsGiven === undefined ? [] : [rhsGiven])]) {
+    if (!wellFormed.test(term)) {
+      throw new WedgeError(`einsum: term '${term}' of '${equation}' is not letters with at most one '...'`);
+    }
+  }
+  // `...` becomes letters the equation does not use, one per broadcast dim, right-aligned
+  const ellipsisRanks = rawTerms.map((term, i) => (term.includes('...') ? operands[i].ndim - (term.length - 3) : 0));
+  ellipsisRanks.forEach((r, i) => {
+    if (r < 0) throw new WedgeError(`einsum: term '${rawTerms[i]}' does not fit operand ${i} of shape ${fmtShape(operands[i].shape)}`);
+  });
+  const used = new Set(eq.replace(/[^a-zA-Z]/g, ''));
+  const spare = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz'].filter((c) => !used.has(c));
+  const rank = Math.max(0, ...ellipsisRanks);
+  if (rank > spare.length) throw new WedgeError(`einsum: '...' spans ${rank} dims in '${equation}', more than the ${spare.length} letters left to name them`);
+  const ell = spare.slice(0, rank).join('');
+  const terms = rawTerms.map((term, i) => term.replace('...', ell.slice(rank - ellipsisRanks[i])));
   const sizes = new Map<string, number>();
   terms.forEach((term, i) => {
     const x = operands[i];
-    if (!/^[a-zA-Z]*$/.test(term) || term.length !== x.ndim || new Set(term).size !== term.length) {
-      throw new WedgeError(`einsum: term '${term}' does not fit operand ${i} of shape ${fmtShape(x.shape)}`);
+    if (term.length !== x.ndim || new Set(term).size !== term.length) {
+      throw new WedgeError(`einsum: term '${rawTerms[i]}' does not fit operand ${i} of shape ${fmtShape(x.shape)}`);
     }
     [...term].forEach((c, k) => {
       const have = sizes.get(c);
       if (have !== undefined && have !== x.shape[k] && have !== 1 && x.shape[k] !== 1) {
-        throw new WedgeError(`einsum: index '${c}' has size ${have} and ${x.shape[k]} in '${equation}'`);
+        const name = ell.includes(c) ? `'...' dim ${ell.indexOf(c) - rank}` : `index '${c}'`;
+        throw new WedgeError(`einsum: ${name} has size ${have} and ${x.shape[k]} in '${equation}'`);
       }
       sizes.set(c, Math.max(have ?? 1, x.shape[k]));
     });
   });
   const all = [...sizes.keys()];
-  const rhs = rhsGiven ?? all.filter((c) => terms.join('').split(c).length === 2).sort().join('');
+  const once = all.filter((c) => !ell.includes(c) && terms.join('').split(c).length === 2).sort();
+  const rhs = rhsGiven === undefined ? ell + once.join('') : rhsGiven.replace('...', ell);
+  if (new Set(rhs).size !== rhs.length) throw new WedgeError(`einsum: output '${rhsGiven}' repeats an index in '${equation}'`);
   if ([...rhs].some((c) => !sizes.has(c))) throw new WedgeError(`einsum: output '${rhs}' names an index missing from the inputs`);
   const order = [...rhs, ...all.filter((c) => !rhs.includes(c))];
   const aligned = operands.map((x, i) => {

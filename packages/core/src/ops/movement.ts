@@ -1,7 +1,7 @@
 // Movement ops. reshape/view, permute/transpose, expand and slicing return strided views of the
 // same storage (no copy); contiguous() and clone() copy. Each backward moves gOut back.
 import { WedgeError, describeValue, fmtShape } from '../errors.ts';
-import { contiguousStrides, normalizeDim, sameShape, sizeOf, type Shape } from '../shape.ts';
+import { checkSize, contiguousStrides, normalizeDim, sameShape, sizeOf, type Shape } from '../shape.ts';
 import { promoteTypes, type DType, type TypedArray } from '../dtype.ts';
 import { Tensor } from '../tensor.ts';
 import { runKernel, toCpu } from '../backend/dispatch.ts';
@@ -331,6 +331,9 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   });
   const dtype = xs.map((x) => x.dtype).reduce(promoteTypes);
   if (xs.length === 1) return xs[0];
+  const shape = [...first.shape];
+  shape[d] = xs.reduce((n, x) => n + x.shape[d], 0);
+  checkSize('cat', shape, dtype);
   return catOp(xs, { dim: d, dtype });
 }
 
@@ -359,11 +362,16 @@ const cloneOp = copyOp('clone');
 
 /** A contiguous tensor with the same values (x itself when already contiguous). */
 export function contiguous(x: Tensor): Tensor {
-  return x.isContiguous() ? x : contiguousOp([x], undefined);
+  if (x.isContiguous()) return x;
+  checkSize('contiguous', x.shape, x.dtype); // an expanded view may be far larger than its storage
+  return contiguousOp([x], undefined);
 }
 
 /** A copy with its own storage, in the graph (gradients flow through). */
-export const clone = (x: Tensor): Tensor => cloneOp([x], undefined);
+export function clone(x: Tensor): Tensor {
+  checkSize('clone', x.shape, x.dtype);
+  return cloneOp([x], undefined);
+}
 
 /** The values of `x` as a fresh contiguous CPU typed array (reads back from a device). */
 export function contiguousData(x: Tensor): TypedArray {

@@ -1,6 +1,6 @@
 // Adam and AdamW, step for step as torch.optim (1.13, _single_tensor_adam / _single_tensor_adamw)
 // computes them, down to where each float32 operation rounds.
-import { WedgeError } from '../errors.ts';
+import { WedgeError, describeValue } from '../errors.ts';
 import type { Tensor } from '../tensor.ts';
 import { Optimizer, addScaled, addcdiv, addcmul, type Group, type ParamGroup } from './optimizer.ts';
 
@@ -27,6 +27,9 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   }
 
   protected validate(g: Group<AdamOptions>): void {
+    if (!Array.isArray(g.betas) || g.betas.length !== 2) {
+      throw new WedgeError(`${this.name}: betas must be a pair [beta1, beta2], got ${describeValue(g.betas)}`);
+    }
     const [b1, b2] = g.betas;
     if (!(g.lr >= 0)) throw new WedgeError(`${this.name}: invalid learning rate ${g.lr}`);
     if (!(g.eps >= 0)) throw new WedgeError(`${this.name}: invalid epsilon ${g.eps}`);

@@ -1,7 +1,8 @@
 // The optimizer base: parameter groups, per-parameter state, zeroGrad, and a state dict shaped
 // like torch.optim's ({state: {index: {...}}, paramGroups: [{...hyperparameters, params: [index]}]}).
 import { type TypedArray, allocate, isFloat } from '../dtype.ts';
-import { WedgeError, fmtShape } from '../errors.ts';
+import { WedgeError, describeValue, fmtShape } from '../errors.ts';
+import { sameShape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { storageView } from '../nn/in_place.ts';
 
@@ -100,10 +101,10 @@ export abstract class Optimizer<O extends object> {
             `(was backward() inside a tidy() that ended before step()? run both in the same scope)`,
         );
       }
-      const grad = p.grad.data();
-      if (grad.length !== p.size) {
+      if (!sameShape(p.grad.shape, p.shape)) {
         throw new WedgeError(`${this.name}.step: gradient ${fmtShape(p.grad.shape)} does not match parameter ${fmtShape(p.shape)}`);
       }
+      const grad = p.grad.data();
       let state = this.state.get(p);
       if (state === undefined) {
         state = { step: 0, buffers: {} };
@@ -144,6 +145,7 @@ export abstract class Optimizer<O extends object> {
   /** Restore hyperparameters and state saved by stateDict (the groups must hold the same parameter shapes). */
   loadStateDict(dict: OptimizerStateDict): void {
     const who = `${this.name}.loadStateDict`;
+    checkStateDict(who, dict);
     if (dict.paramGroups.length !== this.paramGroups.length) {
       throw new WedgeError(`${who}: the saved state has ${dict.paramGroups.length} parameter groups, this optimizer ${this.paramGroups.length}`);
     }
@@ -182,6 +184,23 @@ export abstract class Optimizer<O extends object> {
     });
     this.state.clear();
     for (const [p, s] of restored) this.state.set(p, s);
+  }
+}
+
+/** The structure of a state dict, checked before anything is read from it (a damaged checkpoint). */
+function checkStateDict(who: string, dict: unknown): asserts dict is OptimizerStateDict {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(dict)) throw new WedgeError(`${who}: expected a state dict {state, paramGroups}, got ${describeValue(dict)}`);
+  const { state, paramGroups } = dict;
+  if (!Array.isArray(paramGroups)) throw new WedgeError(`${who}: paramGroups must be an array, got ${describeValue(paramGroups)}`);
+  paramGroups.forEach((g, i) => {
+    if (!isObject(g) || !Array.isArray(g.params) || !g.params.every((p) => Number.isSafeInteger(p) && (p as number) >= 0)) {
+      throw new WedgeError(`${who}: paramGroups[${i}] must be an object whose params is an array of parameter indices`);
+    }
+  });
+  if (!isObject(state)) throw new WedgeError(`${who}: state must be an object keyed by parameter index, got ${describeValue(state)}`);
+  for (const [key, entry] of Object.entries(state)) {
+    if (!isObject(entry)) throw new WedgeError(`${who}: state for parameter ${key} must be an object, got ${describeValue(entry)}`);
   }
 }
 
@@ -229,19 +248,35 @@ export function optimizerStateToTensors(sd: OptimizerStateDict): { tensors: Reco
  * @example const f = loadSafetensors('run/optim.safetensors'); opt.loadStateDict(optimizerStateFromTensors(f.tensors, f.metadata));
  */
 export function optimizerStateFromTensors(tensors: Record<string, Tensor>, metadata: Record<string, string>): OptimizerStateDict {
-  if (typeof metadata.optimizer !== 'string') {
-    throw new WedgeError(`optimizerStateFromTensors: no 'optimizer' metadata entry (was this saved with optimizerStateToTensors?)`);
+  const who = 'optimizerStateFromTensors';
+  if (typeof metadata !== 'object' || metadata === null || typeof metadata.optimizer !== 'string') {
+    throw new WedgeError(`${who}: no 'optimizer' metadata entry (was this saved with optimizerStateToTensors?)`);
   }
-  const { paramGroups, scalars } = JSON.parse(metadata.optimizer) as {
-    paramGroups: OptimizerStateDict['paramGroups'];
-    scalars: Record<string, Record<string, number>>;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(metadata.optimizer);
+  } catch (e) {
+    throw new WedgeError(`${who}: the 'optimizer' metadata is not valid JSON (${(e as Error).message}); the checkpoint is damaged`);
+  }
+  const { paramGroups, scalars } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as {
+    paramGroups: unknown;
+    scalars: unknown;
   };
+  if (typeof scalars !== 'object' || scalars === null || Array.isArray(scalars)) {
+    throw new WedgeError(`${who}: the 'optimizer' metadata has no scalars object (got ${describeValue(scalars)}); the checkpoint is damaged`);
+  }
   const state: OptimizerStateDict['state'] = {};
-  for (const [i, entry] of Object.entries(scalars)) state[Number(i)] = { ...entry };
+  for (const [i, entry] of Object.entries(scalars)) {
+    if (!/^\d+$/.test(i) || typeof entry !== 'object' || entry === null || Object.values(entry).some((v) => typeof v !== 'number')) {
+      throw new WedgeError(`${who}: the scalars of parameter ${JSON.stringify(i)} must be an object of numbers; the checkpoint is damaged`);
+    }
+    state[Number(i)] = { ...(entry as Record<string, number>) };
+  }
+  checkStateDict(who, { state, paramGroups });
   for (const [key, t] of Object.entries(tensors)) {
     const m = /^state\.(\d+)\.(.+)$/.exec(key);
     if (!m) continue;
     (state[Number(m[1])] ??= {})[m[2]] = t;
   }
-  return { state, paramGroups };
+  return { state, paramGroups: paramGroups as OptimizerStateDict['paramGroups'] };
 }

@@ -96,7 +96,11 @@ function removeStaleTemps(dir: string, file: string): void {
     if (!m) continue;
     const pid = Number(m[1]);
     if (pid === process.pid || isRunning(pid)) continue;
-    rmSync(`${dir}/${name}`, { force: true });
+    try {
+      rmSync(`${dir}/${name}`, { force: true });
+    } catch {
+      /* not removable by us: leave it */
+    }
   }
 }
 

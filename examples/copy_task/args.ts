@@ -19,6 +19,21 @@ export interface CliOptions {
   out: string | null;
   /** Checkpoints to start from (absolute paths), at most one per attention type. */
   init: string[];
+  /** Seeds per model: seed, seed + 1, …, seed + seeds − 1. */
+  seeds: number;
+  /** Worker threads training in parallel (default: one per core, at most one per job). */
+  jobs: number | null;
+  /** Run the loud-key probe on each trained model. */
+  probeLoud: boolean;
+  /** Hub tokens (0 … K − 1) whose initial embeddings are scaled by hubScale. */
+  hubTokens: number;
+  hubScale: number;
+  /** Extra copy-sequence lengths to evaluate the trained models at. */
+  evalLengths: number[];
+  /** An interrupted run to continue (absolute path of its --out folder), or null. */
+  resume: string | null;
+  /** Save a training checkpoint every N steps (0: never). */
+  checkpointEvery: number;
   quiet: boolean;
   help: boolean;
 }
@@ -49,10 +64,22 @@ Options:
   --out DIR                     output directory (default: runs/<date-time>/)
   --init FILE.safetensors       start from these weights (a checkpoint of this example or of the
                                 seed's PyTorch model); give it once per attention type
+  --seeds N                     train each model from N seeds (seed, seed+1, …) and report the mean
+                                and a 95 % Student-t interval across them (default: 1)
+  --jobs N                      worker threads training in parallel (default: one per core)
+  --probe-loud                  after training, make one earlier key loud (m = 1, 5, 10, 50, 100)
+                                and measure the attention it captures and the copy accuracy
+  --hub-tokens K                tokens 0 … K−1 start with embeddings scaled by --hub-scale (default: 0)
+  --hub-scale S                 the hub tokens' embedding scale (default: 10 when --hub-tokens is set)
+  --eval-lengths L1,L2,…        also measure copy accuracy at these sequence lengths (e.g. 128,256,512)
+  --checkpoint-every N          save a resumable checkpoint every N steps (default: 0, never)
+  --resume DIR                  continue the interrupted run whose --out was DIR, bit for bit
   --quiet                       no progress bars, no per-eval lines
   -h, --help                    show this help
 
-Writes results.json, loss/accuracy plots (SVG and PNG) and one safetensors checkpoint per model.`;
+Writes results.json, loss/accuracy plots (SVG and PNG) and one safetensors checkpoint per model
+into a new folder (it refuses one that already holds files); the folder appears complete or not
+at all: the run is assembled in DIR.partial and renamed at the end.`;
 
 function int(flag: string, raw: string | undefined, fallback: number, min = 1): number {
   if (raw === undefined) return fallback;
@@ -90,6 +117,14 @@ export function parseCli(argv: string[], cwd: string, resolvePath: (cwd: string,
         backend: { type: 'string' },
         out: { type: 'string' },
         init: { type: 'string', multiple: true },
+        seeds: { type: 'string' },
+        jobs: { type: 'string' },
+        'probe-loud': { type: 'boolean' },
+        'hub-tokens': { type: 'string' },
+        'hub-scale': { type: 'string' },
+        'eval-lengths': { type: 'string' },
+        'checkpoint-every': { type: 'string' },
+        resume: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -113,6 +148,17 @@ export function parseCli(argv: string[], cwd: string, resolvePath: (cwd: string,
     lr = Number(v.lr);
     if (v.lr.trim() === '' || !Number.isFinite(lr) || lr <= 0) throw new UsageError(`--lr must be a positive number, got '${v.lr}'`);
   }
+  let hubScale = v['hub-tokens'] !== undefined ? 10 : 1;
+  if (v['hub-scale'] !== undefined) {
+    hubScale = Number(v['hub-scale']);
+    if (v['hub-scale'].trim() === '' || !Number.isFinite(hubScale) || hubScale <= 0) {
+      throw new UsageError(`--hub-scale must be a positive number, got '${v['hub-scale']}'`);
+    }
+  }
+  const evalLengths = v['eval-lengths'] === undefined ? [] : v['eval-lengths'].split(',').map((x) => int('eval-lengths', x, 0, 2));
+  for (const [flag, raw] of [['out', v.out], ['resume', v.resume]] as const) {
+    if (raw !== undefined && raw.trim() === '') throw new UsageError(`--${flag} must name a folder, got ''`);
+  }
   const opts: CliOptions = {
     attn: attnRaw === 'both' ? ['standard', 'triple'] : [attnRaw as AttnType],
     steps: int('steps', v.steps, D.steps),
@@ -128,11 +174,74 @@ export function parseCli(argv: string[], cwd: string, resolvePath: (cwd: string,
     backend,
     out: v.out === undefined ? null : resolvePath(cwd, v.out),
     init: (v.init ?? []).map((p) => resolvePath(cwd, p)),
+    seeds: int('seeds', v.seeds, 1),
+    jobs: v.jobs === undefined ? null : int('jobs', v.jobs, 1),
+    probeLoud: v['probe-loud'] ?? false,
+    hubTokens: int('hub-tokens', v['hub-tokens'], 0, 0),
+    hubScale,
+    evalLengths,
+    resume: v.resume === undefined ? null : resolvePath(cwd, v.resume),
+    checkpointEvery: int('checkpoint-every', v['checkpoint-every'], 0, 0),
     quiet: v.quiet ?? false,
     help: v.help ?? false,
   };
+  if (opts.resume !== null) {
+    const others = Object.keys(v).filter((k) => !['resume', 'quiet', 'jobs'].includes(k));
+    if (others.length > 0) {
+      throw new UsageError(`--resume continues the interrupted run with its own flags; drop ${others.map((k) => `--${k}`).join(', ')} (only --quiet and --jobs may change)`);
+    }
+  }
+  if (opts.hubTokens > opts.vocab) throw new UsageError(`--hub-tokens (${opts.hubTokens}) must be at most --vocab (${opts.vocab})`);
+  if (v['hub-scale'] !== undefined && opts.hubTokens === 0) throw new UsageError('--hub-scale needs --hub-tokens K');
+  if (opts.seed + opts.seeds - 1 > Number.MAX_SAFE_INTEGER - 3) throw new UsageError(`--seed ${opts.seed} with --seeds ${opts.seeds} runs past the safe integers`);
   if (opts.dModel % opts.heads !== 0 || (opts.dModel / opts.heads) % 2 !== 0) {
     throw new UsageError(`--d-model (${opts.dModel}) must be --heads (${opts.heads}) times an even head size (RoPE rotates pairs)`);
   }
   return opts;
+}
+
+/** Bytes in binary units: 1.5 GiB, 5.1 TiB. */
+export function fmtBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+/** The most elements one typed array holds in Node 20 (V8's limit). */
+const MAX_ELEMENTS = 2 ** 32 - 1;
+
+/**
+ * Refuse a config whose tensors cannot exist on this machine, before anything is allocated: the
+ * attention scores [B, H, T, T] (training, and evaluation at the longest length), the embedding
+ * and unembedding [V, C], the logits [B, T, V]. A step holds at least four tensors of the largest
+ * size (scores, softmax and their gradients), so four times it must fit in memory.
+ * @example checkSizes(parseCli(['--seq-len', '100000'], …), 24 * 2 ** 30) // throws UsageError
+ */
+export function checkSizes(o: CliOptions, memoryBytes: number): void {
+  const T = (len: number): number => (len % 2 === 0 ? len : len + 1) - 1;
+  const candidates: { flag: string; what: string; shape: number[] }[] = [
+    { flag: `--seq-len ${o.seqLen}`, what: 'the attention scores', shape: [o.batch, o.heads, T(o.seqLen), T(o.seqLen)] },
+    { flag: `--seq-len ${o.seqLen}`, what: 'the logits', shape: [o.batch, T(o.seqLen), o.vocab] },
+    { flag: `--vocab ${o.vocab}`, what: 'the embedding', shape: [o.vocab, o.dModel] },
+    { flag: `--d-model ${o.dModel}`, what: 'the projection weights', shape: [3 * o.dModel, o.dModel] },
+  ];
+  for (const L of o.evalLengths) {
+    const B = Math.max(1, Math.floor(o.batch * ((T(o.seqLen) + 1) / (T(L) + 1)) ** 2));
+    candidates.push({ flag: `--eval-lengths ${L}`, what: 'the attention scores', shape: [Math.min(B, o.evalSize), o.heads, T(L), T(L)] });
+  }
+  for (const c of candidates) {
+    const elements = c.shape.reduce((a, b) => a * b, 1);
+    const bytes = 4 * elements;
+    const shape = `[${c.shape.join(', ')}]`;
+    if (elements > MAX_ELEMENTS) {
+      throw new UsageError(`${c.flag} is too large: ${c.what} ${shape} float32 would hold ${elements.toExponential(2)} elements (${fmtBytes(bytes)}); one tensor holds at most 2³² − 1`);
+    }
+    if (4 * bytes > memoryBytes) {
+      throw new UsageError(`${c.flag} is too large: ${c.what} ${shape} float32 need ${fmtBytes(bytes)} each, ×4 live in a step, and this machine has ${fmtBytes(memoryBytes)}`);
+    }
+  }
 }

@@ -15,3 +15,9 @@ export {
   type TrainConfig, type TrainCallbacks, type EvalPoint, type ModelResult, type ComparisonResult, type StepInfo,
 } from './train.ts';
 export { gramDeterminant, gramDeterminantComposite } from './triple_attention.ts';
+export {
+  trainModel, evaluateLengths, DivergenceError, firstNonFiniteWeight, type TrainCheckpoint, type TrainModelOptions,
+} from './train.ts';
+export {
+  probeLoudKeys, loudProbeSetup, forwardWithKeyOffset, PROBE_MAGNITUDES, type LoudProbeRow, type LoudProbeSetup,
+} from './probe.ts';

@@ -1,6 +1,8 @@
 // trainComparison(): the experiment the seed calls but never defines. One TestModel per attention
 // type, trained with Adam on fresh copy-task batches, evaluated on one fixed held-out set.
-import { Adam, Generator, type Tensor, crossEntropy, noGrad, tidy, WedgeError } from '@wedge/core';
+import {
+  Adam, Generator, type GeneratorState, Tensor, WedgeError, crossEntropy, noGrad, optimizerStateFromTensors, optimizerStateToTensors, tidy,
+} from '@wedge/core';
 import { copyAccuracy, evenSeqLen, generateCopyBatch, lossFloor } from './copy_task.ts';
 import { ATTN_TYPES, type AttnType, TestModel } from './test_model.ts';
 
@@ -27,6 +29,10 @@ export interface TrainConfig {
   maxLen?: number;
   /** Start from these weights instead of a seeded init (a state dict per attention type). */
   init?: Partial<Record<AttnType, Record<string, Tensor>>>;
+  /** "Hub" tokens: the embeddings of tokens 0 … hubTokens − 1 start hubScale times larger (default 0: none). */
+  hubTokens?: number;
+  /** How much larger the hub tokens' initial embeddings are (default 1). */
+  hubScale?: number;
 }
 
 /** The experiment's defaults (the seed's config; PyTorch copies perfectly by ~200/~400 steps). */
@@ -116,6 +122,13 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (c.dModel % c.nHead !== 0 || (c.dModel / c.nHead) % 2 !== 0) {
     throw new WedgeError(`trainComparison: dModel (${c.dModel}) must be nHead (${c.nHead}) times an even head size`);
   }
+  const hubTokens = c.hubTokens ?? 0;
+  if (!Number.isInteger(hubTokens) || hubTokens < 0 || hubTokens > c.vocab) {
+    throw new WedgeError(`trainComparison: hubTokens must be an integer in [0, vocab = ${c.vocab}], got ${hubTokens}`);
+  }
+  if (c.hubScale !== undefined && !(Number.isFinite(c.hubScale) && c.hubScale > 0)) {
+    throw new WedgeError(`trainComparison: hubScale must be a positive number, got ${c.hubScale}`);
+  }
   const L = evenSeqLen(c.seqLen);
   if (c.maxLen !== undefined && c.maxLen < L - 1) {
     throw new WedgeError(`trainComparison: maxLen ${c.maxLen} is shorter than the model's input (${L - 1} tokens)`);
@@ -180,51 +193,103 @@ const median = (xs: number[]): number => {
 };
 
 /**
- * Train one model per attention type on the copy task and compare them. Both start from the same
- * seed and see the same batches in the same order; each is evaluated on the same held-out set at
- * step 0, every `evalEvery` steps and at the end.
- * @example
- * const result = trainComparison({ ...DEFAULT_TRAIN_CONFIG, steps: 100 }, {
- *   onEval: (attn, p) => console.log(attn, p.step, p.copyAccuracy),
- * });
- * result.models.map((m) => m.stepsTo99);
+ * A run stopped because a number stopped being finite: the loss of a step, the held-out loss,
+ * or a weight. Names the model and the step.
  */
-export function trainComparison(config: TrainConfig, callbacks: TrainCallbacks = {}): ComparisonResult {
-  validateTrainConfig(config);
-  const { init: _init, ...rest } = config;
-  const L = evenSeqLen(config.seqLen);
-  const maxLen = config.maxLen ?? L;
-  const evalSet = makeEvalSet(config.evalSize, config.batchSize, config.seqLen, config.vocab, config.seed + 2);
-  const models = config.attnTypes.map((attnType) => trainOne(attnType, config, maxLen, evalSet, callbacks));
-  return {
-    config: { ...rest, maxLen },
-    lossFloor: lossFloor(config.seqLen, config.vocab),
-    chance: 1 / config.vocab,
-    models,
-  };
+export class DivergenceError extends WedgeError {
+  constructor(
+    readonly attnType: AttnType,
+    readonly step: number,
+    readonly what: string,
+  ) {
+    super(`${attnType} model diverged at step ${step}: ${what}`);
+  }
 }
 
-function trainOne(
-  attnType: AttnType,
-  c: TrainConfig,
-  maxLen: number,
-  evalSet: readonly [Tensor, Tensor][],
-  callbacks: TrainCallbacks,
-): ModelResult {
-  const model = new TestModel({ vocab: c.vocab, dModel: c.dModel, nHead: c.nHead, maxLen, attnType, generator: new Generator(c.seed) });
+/** The first parameter with a non-finite value, as "'name' holds NaN" (null when all are finite). */
+export function firstNonFiniteWeight(model: TestModel): string | null {
+  for (const [name, p] of model.namedParameters()) {
+    const d = p.data();
+    for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return `weight '${name}' holds ${d[i]}`;
+  }
+  return null;
+}
+
+/**
+ * Everything a training run needs to continue exactly where it stopped: the model, Adam's state,
+ * the batch generator's state, the step counter and the history so far.
+ */
+export interface TrainCheckpoint {
+  /** `model.<key>` (the state dict) and `optim.<key>` (Adam's moments) tensors. */
+  tensors: Record<string, Tensor>;
+  /** `progress` (step, batch generator state, history, losses, step times) and `optimizer` as JSON. */
+  metadata: Record<string, string>;
+}
+
+interface Progress {
+  attnType: AttnType;
+  step: number;
+  data: GeneratorState;
+  history: EvalPoint[];
+  trainLosses: number[];
+  stepTimes: number[];
+}
+
+/** Options of trainModel beyond the config. */
+export interface TrainModelOptions {
+  /** The held-out set (default: makeEvalSet from the config, seed + 2). */
+  evalSet?: readonly [Tensor, Tensor][];
+  callbacks?: TrainCallbacks;
+  /** Continue from this checkpoint (written by onCheckpoint of an earlier run of the same config). */
+  resume?: TrainCheckpoint;
+  /** Call onCheckpoint after every this many steps (and never at the last step). */
+  checkpointEvery?: number;
+  onCheckpoint?(checkpoint: TrainCheckpoint, step: number): void;
+}
+
+/** The RoPE table length a config implies. */
+const maxLenOf = (c: TrainConfig): number => c.maxLen ?? evenSeqLen(c.seqLen);
+
+/**
+ * Train the copy task's model of one attention type: weights from Generator(seed), batches from
+ * Generator(seed + 1), evaluations at step 0, every evalEvery steps and at the end. A run
+ * resumed from a checkpoint continues the same batch stream and optimizer state, so it ends with
+ * the same numbers, bit for bit, as the run that was never interrupted. Any non-finite loss,
+ * held-out loss or weight stops it with a DivergenceError naming the model and the step.
+ * @example const r = trainModel('triple', { ...DEFAULT_TRAIN_CONFIG, steps: 100 }); r.stepsTo99
+ */
+export function trainModel(attnType: AttnType, c: TrainConfig, opts: TrainModelOptions = {}): ModelResult {
+  validateTrainConfig(c);
+  const callbacks = opts.callbacks ?? {};
+  const evalSet = opts.evalSet ?? makeEvalSet(c.evalSize, c.batchSize, c.seqLen, c.vocab, c.seed + 2);
+  const model = new TestModel({ vocab: c.vocab, dModel: c.dModel, nHead: c.nHead, maxLen: maxLenOf(c), attnType, generator: new Generator(c.seed) });
   const init = c.init?.[attnType];
   if (init) model.loadStateDict(init);
+  else if ((c.hubTokens ?? 0) > 0) scaleHubEmbeddings(model, c.hubTokens!, c.hubScale ?? 1);
   const opt = new Adam(model.parameters(), { lr: c.lr });
   const data = new Generator(c.seed + 1); // the same batches for every model
-  callbacks.onModelStart?.(attnType, model);
-
   const history: EvalPoint[] = [];
   const trainLosses: number[] = [];
   const stepTimes: number[] = [];
-  const t0 = performance.now();
+  let start = 0;
+  if (opts.resume) {
+    const p = restoreCheckpoint(opts.resume, attnType, model, opt);
+    data.setState(p.data);
+    history.push(...p.history);
+    trainLosses.push(...p.trainLosses);
+    stepTimes.push(...p.stepTimes);
+    start = p.step;
+  }
+  callbacks.onModelStart?.(attnType, model);
+
+  // elapsed time continues from the interrupted run's
+  const t0 = performance.now() - (history.length > 0 ? history[history.length - 1].elapsedMs : 0);
   const record = (step: number): EvalPoint => {
     const since = trainLosses.slice(history.length === 0 ? 0 : history[history.length - 1].step);
     const { loss, copyAccuracy: acc } = evaluate(model, evalSet);
+    if (!Number.isFinite(loss)) throw new DivergenceError(attnType, step, `held-out loss ${loss}`);
+    const bad = firstNonFiniteWeight(model);
+    if (bad !== null) throw new DivergenceError(attnType, step, bad);
     const point: EvalPoint = {
       step,
       trainLoss: since.length > 0 ? since.reduce((a, b) => a + b, 0) / since.length : null,
@@ -237,17 +302,20 @@ function trainOne(
     return point;
   };
 
-  let last = record(0);
-  for (let step = 1; step <= c.steps; step++) {
+  let last = start === 0 ? record(0) : history[history.length - 1];
+  for (let step = start + 1; step <= c.steps; step++) {
     const [inputs, targets] = generateCopyBatch(c.batchSize, c.seqLen, c.vocab, data);
     const s0 = performance.now();
     const loss = trainStep(model, opt, inputs, targets);
     const ms = performance.now() - s0;
     trainLosses.push(loss);
     stepTimes.push(ms);
-    if (!Number.isFinite(loss)) throw new WedgeError(`trainComparison: ${attnType} loss became ${loss} at step ${step}`);
+    if (!Number.isFinite(loss)) throw new DivergenceError(attnType, step, `training loss ${loss}`);
     if (step % c.evalEvery === 0 || step === c.steps) last = record(step);
     callbacks.onStep?.({ attnType, step, steps: c.steps, loss, stepMs: ms, lastEval: last });
+    if (opts.onCheckpoint && opts.checkpointEvery && step % opts.checkpointEvery === 0 && step < c.steps) {
+      opts.onCheckpoint(makeCheckpoint({ attnType, step, data: data.getState(), history, trainLosses, stepTimes }, model, opt), step);
+    }
   }
 
   const result: ModelResult = {
@@ -262,4 +330,81 @@ function trainOne(
   };
   callbacks.onModelEnd?.(result);
   return result;
+}
+
+/** Hub tokens: rows 0 … k − 1 of the embedding, scaled by s (the checkpoint keeps the seed's keys). */
+function scaleHubEmbeddings(model: TestModel, k: number, s: number): void {
+  const w = model.embed.weight; // [V, C]
+  const scaled = Float32Array.from(w.data() as Float32Array);
+  for (let i = 0; i < k * w.shape[1]; i++) scaled[i] *= s;
+  model.loadStateDict({ ...model.stateDict(), 'embed.weight': Tensor.fromArray(scaled, w.shape, w.dtype) });
+}
+
+function makeCheckpoint(progress: Progress, model: TestModel, opt: Adam): TrainCheckpoint {
+  const tensors: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(model.stateDict())) tensors[`model.${k}`] = t;
+  const o = optimizerStateToTensors(opt.stateDict());
+  for (const [k, t] of Object.entries(o.tensors)) tensors[`optim.${k}`] = t;
+  return { tensors, metadata: { ...o.metadata, progress: JSON.stringify(progress) } };
+}
+
+function restoreCheckpoint(ckpt: TrainCheckpoint, attnType: AttnType, model: TestModel, opt: Adam): Progress {
+  if (typeof ckpt.metadata.progress !== 'string') throw new WedgeError(`trainModel: the checkpoint has no 'progress' metadata (not a training checkpoint)`);
+  let p: Progress;
+  try {
+    p = JSON.parse(ckpt.metadata.progress) as Progress;
+  } catch (e) {
+    throw new WedgeError(`trainModel: the checkpoint's 'progress' metadata is not JSON (${(e as Error).message})`);
+  }
+  if (p.attnType !== attnType) throw new WedgeError(`trainModel: the checkpoint is of a ${p.attnType} model, not ${attnType}`);
+  const pick = (prefix: string): Record<string, Tensor> =>
+    Object.fromEntries(Object.entries(ckpt.tensors).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t]));
+  model.loadStateDict(pick('model.'));
+  opt.loadStateDict(optimizerStateFromTensors(pick('optim.'), ckpt.metadata));
+  return p;
+}
+
+/**
+ * Train one model per attention type on the copy task and compare them. Both start from the same
+ * seed and see the same batches in the same order; each is evaluated on the same held-out set at
+ * step 0, every `evalEvery` steps and at the end.
+ * @example
+ * const result = trainComparison({ ...DEFAULT_TRAIN_CONFIG, steps: 100 }, {
+ *   onEval: (attn, p) => console.log(attn, p.step, p.copyAccuracy),
+ * });
+ * result.models.map((m) => m.stepsTo99);
+ */
+export function trainComparison(config: TrainConfig, callbacks: TrainCallbacks = {}): ComparisonResult {
+  validateTrainConfig(config);
+  const { init: _init, ...rest } = config;
+  const evalSet = makeEvalSet(config.evalSize, config.batchSize, config.seqLen, config.vocab, config.seed + 2);
+  const models = config.attnTypes.map((attnType) => trainModel(attnType, config, { evalSet, callbacks }));
+  return {
+    config: { ...rest, maxLen: maxLenOf(config) },
+    lossFloor: lossFloor(config.seqLen, config.vocab),
+    chance: 1 / config.vocab,
+    models,
+  };
+}
+
+/**
+ * Copy accuracy at other sequence lengths (length generalisation): for each length, a held-out set
+ * of `size` sequences from Generator(seed + 2), in batches small enough that the [B, H, T, T]
+ * scores stay near a training batch's size. The model's RoPE tables must cover the longest.
+ * @example evaluateLengths(model, [128, 256], { size: 128, batchSize: 32, trainSeqLen: 64, vocab: 16, seed: 0 })
+ */
+export function evaluateLengths(
+  model: TestModel,
+  lengths: readonly number[],
+  o: { size: number; batchSize: number; trainSeqLen: number; vocab: number; seed: number },
+): { seqLen: number; copyAccuracy: number; evalLoss: number }[] {
+  return lengths.map((seqLen) => {
+    const L = evenSeqLen(seqLen);
+    if (L - 1 > model.config.maxLen) {
+      throw new WedgeError(`evaluateLengths: length ${seqLen} needs RoPE tables of ${L - 1} rows, the model has ${model.config.maxLen}`);
+    }
+    const batch = Math.max(1, Math.min(o.size, Math.floor(o.batchSize * (evenSeqLen(o.trainSeqLen) / L) ** 2)));
+    const { loss, copyAccuracy: acc } = evaluate(model, makeEvalSet(o.size, batch, seqLen, o.vocab, o.seed + 2));
+    return { seqLen, copyAccuracy: acc, evalLoss: loss };
+  });
 }

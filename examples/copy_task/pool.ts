@@ -1,0 +1,57 @@
+// Runs the study's jobs: in worker threads across the cores (one job per worker at a time), or in
+// this thread when one worker is asked for or the GPU backend holds the context. A job's numbers
+// depend only on its spec, never on the schedule.
+import { Worker } from 'node:worker_threads';
+import { type JobEvent, type JobFailure, type JobResult, type JobSpec, failureOf, runJob } from './job.ts';
+
+export interface PoolOutcome {
+  results: JobResult[];
+  failures: JobFailure[];
+}
+
+/** Run `specs` on `workers` threads (0: in this thread); results come back in the specs' order. */
+export async function runJobs(specs: JobSpec[], workers: number, onEvent: (e: JobEvent) => void): Promise<PoolOutcome> {
+  const results: (JobResult | null)[] = specs.map(() => null);
+  const failures: JobFailure[] = [];
+  if (workers === 0) {
+    for (const [i, spec] of specs.entries()) {
+      // let pending output flush between jobs
+      await new Promise((r) => setImmediate(r));
+      try {
+        results[i] = runJob(spec, onEvent);
+      } catch (e) {
+        failures.push(failureOf(spec, e));
+      }
+    }
+    return { results: results.filter((r): r is JobResult => r !== null), failures };
+  }
+  let next = 0;
+  const runWorker = (): Promise<void> =>
+    new Promise((resolve) => {
+      const w = new Worker(new URL('./worker_boot.mjs', import.meta.url));
+      let current = -1;
+      const feed = (): void => {
+        if (next >= specs.length) {
+          void w.terminate().then(() => resolve());
+          return;
+        }
+        current = next++;
+        w.postMessage(specs[current]);
+      };
+      w.on('message', (m: { type: 'event'; event: JobEvent } | { type: 'done'; result: JobResult } | { type: 'failed'; failure: JobFailure }) => {
+        if (m.type === 'event') onEvent(m.event);
+        else {
+          if (m.type === 'done') results[current] = m.result;
+          else failures.push(m.failure);
+          feed();
+        }
+      });
+      w.on('error', (e) => {
+        if (current >= 0 && current < specs.length && results[current] === null) failures.push(failureOf(specs[current], e));
+        resolve();
+      });
+      feed();
+    });
+  await Promise.all(Array.from({ length: Math.min(workers, specs.length) }, runWorker));
+  return { results: results.filter((r): r is JobResult => r !== null), failures };
+}

@@ -189,7 +189,7 @@ async function main(argv: string[]): Promise<void> {
   }
   const opts = rec.opts;
   const out = rec.out;
-  for (const sub of ['jobs', 'checkpoints']) mkdirSync(join(staging, sub), { recursive: true });
+  for (const sub of ['jobs', 'checkpoints', ...(opts.probeLoud ? ['probe'] : [])]) mkdirSync(join(staging, sub), { recursive: true });
   const { backend, renderer, gpuMode } = await selectBackend(opts);
   const info = runInfo(REPO_ROOT);
   const say = (s: string): void => {
@@ -311,7 +311,7 @@ async function main(argv: string[]): Promise<void> {
   say(formatResilienceTable(resilienceTable()));
   say('');
   const shown = (p: string): string => (relative(USER_CWD, p).startsWith('..') ? p : relative(USER_CWD, p));
-  say(`wrote ${shown(out)}/: ${['run.json', ...written].join(', ')}`);
+  say(`wrote ${shown(out)}/: ${['run.json', ...written, ...(opts.probeLoud ? ['probe/'] : [])].join(', ')}`);
   if (opts.quiet) process.stdout.write(`${shown(out)}\n`);
   if (failures.length > 0) {
     throw new RunError(`${failures.map((f) => f.message).join('; ')}; the other results are in ${shown(out)}`);

@@ -224,9 +224,9 @@ const MAX_ELEMENTS = 2 ** 32 - 1;
 export function checkSizes(o: CliOptions, memoryBytes: number): void {
   const T = (len: number): number => (len % 2 === 0 ? len : len + 1) - 1;
   const candidates: { flag: string; what: string; shape: number[] }[] = [
-    { flag: `--seq-len ${o.seqLen}`, what: 'the attention scores', shape: [o.batch, o.heads, T(o.seqLen), T(o.seqLen)] },
-    { flag: `--seq-len ${o.seqLen}`, what: 'the logits', shape: [o.batch, T(o.seqLen), o.vocab] },
     { flag: `--vocab ${o.vocab}`, what: 'the embedding', shape: [o.vocab, o.dModel] },
+    { flag: `--seq-len ${o.seqLen}`, what: 'the attention scores', shape: [o.batch, o.heads, T(o.seqLen), T(o.seqLen)] },
+    { flag: `--vocab ${o.vocab} with --seq-len ${o.seqLen}`, what: 'the logits', shape: [o.batch, T(o.seqLen), o.vocab] },
     { flag: `--d-model ${o.dModel}`, what: 'the projection weights', shape: [3 * o.dModel, o.dModel] },
   ];
   for (const L of o.evalLengths) {

@@ -98,7 +98,12 @@ export function runJob(spec: JobSpec, emit: (e: JobEvent) => void): JobResult {
   if (spec.probeLoud) {
     emit({ kind: 'phase', attnType: spec.attnType, seed: spec.seed, phase: 'loud-key probe' });
     const evalSet = makeEvalSet(config.evalSize, config.batchSize, config.seqLen, config.vocab, spec.seed + 2);
-    probe = probeLoudKeys(m.model, evalSet, { seed: probeSeed(spec.seed) }).rows;
+    const run = probeLoudKeys(m.model, evalSet, { seed: probeSeed(spec.seed) });
+    probe = run.rows;
+    // everything scripts/probe_loud.py needs to recompute the rows in PyTorch from the checkpoint
+    const rowsOf = (i: 0 | 1): number[][] => evalSet.flatMap((b) => b[i].toArray() as number[][]);
+    const probeInput = { checkpoint: spec.modelFile, batchSize: config.batchSize, ...run.setup, inputs: rowsOf(0), targets: rowsOf(1), rows: run.rows };
+    writeAtomic(join(spec.staging, 'probe', `${id}.json`), `${JSON.stringify(probeInput)}\n`);
   }
   let lengths: JobResult['lengths'] = null;
   if (spec.evalLengths.length > 0) {

@@ -31,7 +31,7 @@ export function fsReason(e: unknown): string {
  * mkdir -p without `recursive: true` (which never returns under /proc in Node 20): find the
  * nearest existing ancestor, check it is a writable folder, then create each missing level.
  */
-function makeDirs(dir: string, flag: string): void {
+function makeDirs(dir: string, flag: string, shown: string): void {
   const missing: string[] = [];
   let cur = dir;
   for (;;) {
@@ -39,18 +39,18 @@ function makeDirs(dir: string, flag: string): void {
     try {
       st = statSync(cur);
     } catch (e) {
-      if (errCode(e) !== 'ENOENT') throw new UsageError(`--${flag} ${dir}: cannot use ${cur}: ${fsReason(e)}`);
+      if (errCode(e) !== 'ENOENT') throw new UsageError(`--${flag} ${shown}: cannot use ${cur}: ${fsReason(e)}`);
       missing.unshift(cur);
       const up = dirname(cur);
-      if (up === cur) throw new UsageError(`--${flag} ${dir}: no existing folder above it`);
+      if (up === cur) throw new UsageError(`--${flag} ${shown}: no existing folder above it`);
       cur = up;
       continue;
     }
-    if (!st.isDirectory()) throw new UsageError(`--${flag} ${dir}: ${cur} is a file, not a folder`);
+    if (!st.isDirectory()) throw new UsageError(`--${flag} ${shown}: ${cur} is a file, not a folder`);
     try {
       accessSync(cur, constants.W_OK);
     } catch (e) {
-      throw new UsageError(`--${flag} ${dir}: cannot write in ${cur}: ${fsReason(e)}`);
+      throw new UsageError(`--${flag} ${shown}: cannot write in ${cur}: ${fsReason(e)}`);
     }
     break;
   }
@@ -58,7 +58,7 @@ function makeDirs(dir: string, flag: string): void {
     try {
       mkdirSync(d);
     } catch (e) {
-      throw new UsageError(`--${flag} ${dir}: cannot create ${d}: ${fsReason(e)}`);
+      throw new UsageError(`--${flag} ${shown}: cannot create ${d}: ${fsReason(e)}`);
     }
   }
 }
@@ -82,7 +82,7 @@ export function prepareOutput(out: string, flag = 'out'): string {
   if (existsSync(staging)) {
     throw new UsageError(`an unfinished run is in ${staging}: continue it with --resume ${out}, or delete that folder`);
   }
-  makeDirs(dirname(out), flag);
+  makeDirs(dirname(out), flag, out);
   try {
     mkdirSync(staging);
     // a probe file: a folder can exist and still refuse files (quota, read-only bind mounts)

@@ -96,7 +96,6 @@ export function curvesSpec(results: readonly JobResult[], title: string, lossFlo
               y: { field: 'mean', type: 'quantitative', ...lossY },
               color: COLOR,
               strokeDash: { field: 'series', type: 'nominal', title: 'curve', sort: ['train loss', 'eval loss'] },
-              opacity: { field: 'series', type: 'nominal', scale: { domain: ['train loss', 'eval loss'], range: [0.55, 1] }, legend: null },
             },
           },
           ...floorLayers,

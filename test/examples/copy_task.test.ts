@@ -118,7 +118,7 @@ describe('copy-task CLI', () => {
     expect(first.seed).toBe(0);
     expect(first.backend).toBe('cpu');
     expect(first.commit).toMatch(/^([0-9a-f]{12}(-dirty)?|unknown)$/);
-    expect(Object.keys(first.versions)).toEqual(['@wedge/core', '@wedge/models', 'node']);
+    expect(Object.keys(first.versions)).toEqual(['@wedge/core', '@wedge/models', 'node', 'gpu.js']);
     expect(first.machine.cores).toBeGreaterThan(0);
     expect(first.resilience).toHaveLength(6);
     for (const m of first.models) {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   Tensor, Generator, tensor, zeros, ones, full, arange, linspace, eye, tril, triu, rand, randn, randint, randperm,
-  uniform, normal, manualSeed, defaultGenerator, add, div, mul, where, sum, cat, pow, maximum, minimum, sign,
+  uniform, normal, manualSeed, defaultGenerator, add, div, mul, where, sum, cat, pow, maximum, minimum, sign, CpuStorage,
 } from '@wedge/core';
 import { shape, tensorOf, reshapeOf } from '@wedge/core/testing';
 
@@ -361,5 +361,30 @@ describe('seeded randomness', () => {
     const p1 = randperm(50, { generator: new Generator(3) }).toArray();
     expect(randperm(50, { generator: new Generator(3) }).toArray()).toEqual(p1);
     expect(p1).not.toEqual(arange(50).toArray()); // 1 in 50! chance of a false failure, for this fixed seed: none
+  });
+});
+
+describe('dataAsync / itemAsync', () => {
+  it('give the values data() and item() give, after the event loop turns', async () => {
+    const t = tensor([[1, 2, 3], [4, 5, 6]]).transpose(0, 1); // a strided view
+    let turned = false;
+    setTimeout(() => (turned = true), 0);
+    const values = await t.dataAsync();
+    expect(turned).toBe(true);
+    expect(Array.from(values)).toEqual(Array.from(t.data()));
+    expect(await t.sum().itemAsync()).toBe(21);
+  });
+
+  it("await a storage's asynchronous download when it has one", async () => {
+    const inner = new CpuStorage(new Float32Array([7, 8]), 'float32');
+    let downloads = 0;
+    const storage = Object.assign(Object.create(inner) as CpuStorage, { readAsync: async () => (downloads++, inner.read()) });
+    const t = new Tensor(storage, [2]);
+    expect(Array.from(await t.dataAsync())).toEqual([7, 8]);
+    expect(downloads).toBe(1);
+  });
+
+  it('itemAsync names the shape when the tensor has more than one element', async () => {
+    await expect(tensor([1, 2]).itemAsync()).rejects.toThrow('itemAsync: needs a tensor with one element, got shape [2] (2 elements)');
   });
 });

@@ -10,6 +10,11 @@ export interface Storage {
   readonly size: number;
   /** The whole buffer on the CPU. CPU storage returns its own array (no copy). */
   read(): TypedArray;
+  /**
+   * Optional: download without blocking the thread, resolving when read() will return at once.
+   * Tensor.dataAsync() awaits it where a backend has one.
+   */
+  readAsync?(): Promise<TypedArray>;
   /** Release device memory. A no-op on the CPU. */
   dispose(): void;
   readonly disposed: boolean;

@@ -110,6 +110,27 @@ export class Tensor {
   data(): TypedArray {
     return M.contiguousData(this);
   }
+  /**
+   * The values, as data() gives them, through a promise that settles on a later task: a loop that
+   * awaits it between steps lets its thread handle messages and paint. A storage with an
+   * asynchronous download (`readAsync`) is awaited instead of being read synchronously.
+   * @example const probs = await model.forward(x).softmax(-1).dataAsync();
+   */
+  async dataAsync(): Promise<TypedArray> {
+    if (this.storage.readAsync) await this.storage.readAsync();
+    else await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    return this.data();
+  }
+  /**
+   * item() through a promise, as dataAsync() reads: the value of a one-element tensor.
+   * @example const lossValue = await loss.itemAsync();
+   */
+  async itemAsync(): Promise<number> {
+    if (this.size !== 1) {
+      throw new WedgeError(`itemAsync: needs a tensor with one element, got shape ${fmtShape(this.shape)} (${this.size} elements)`);
+    }
+    return (await this.dataAsync())[0];
+  }
   /** The single value of a one-element tensor. */
   item(): number {
     if (this.size !== 1) {

@@ -22,11 +22,11 @@ export function browserProblem(): string | null {
  * Headless Chromium. WebGL2 there is ANGLE on SwiftShader (software): `--enable-unsafe-swiftshader`
  * keeps Chromium from refusing it when there is no GPU.
  */
-export function launchChromium(): Promise<Browser> {
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist'],
+    args: ['--no-sandbox', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist', ...extraArgs],
   });
 }
 

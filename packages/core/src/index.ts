@@ -18,6 +18,8 @@ export {
 export {
   add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos, sign,
   square, eq, ne, lt, le, gt, ge, where, maskedFill, cast, broadcastView,
+  UNARY_OPS, BINARY_OPS, COMPARISON_OPS, ELEMENTWISE_OPS,
+  type UnaryOp, type BinaryOp, type ComparisonOp, type ElementwiseOp, type ElementwiseOpInfo, type Domain,
 } from './ops/elementwise.ts';
 export { sum, mean, max, min, argmax, argmin, sumToShape } from './ops/reduce.ts';
 export {

@@ -44,7 +44,10 @@ export const HELPER_SOURCES: readonly string[] = [
   // (−2)³ = −8, and NaN for a negative base with a fractional exponent.
   // NOTE: ∞ and NaN are made at run time (1/|a| with a = 0, √(−1 − m)): Mesa folds a literal
   // 0.0/0.0 inside a function to FLT_MAX.
+  // 1ʸ = 1 for every y (NaN too) and (−1)^±∞ = 1, as C's pow and the CPU backend give.
   `function wedgePow(a, b) {
+    if (a == 1.0) { return 1.0; }
+    if (a == -1.0 && Math.abs(b) > 3.0e38) { return 1.0; }
     if (b == 0.0) { return 1.0; }
     if (b == 1.0) { return a; }
     if (b == 2.0) { return a * a; }

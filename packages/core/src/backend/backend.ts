@@ -15,9 +15,3 @@ export interface Backend {
   /** Whether this backend should run this call (e.g. false for tiny tensors). Default: yes. */
   accepts?(kernel: string, inputs: readonly Tensor[], attrs: unknown): boolean;
 }
-
-/** Attributes of the elementwise kernels. */
-export interface ElementwiseAttrs {
-  /** Output dtype. */
-  readonly dtype: import('../dtype.ts').DType;
-}

@@ -1,6 +1,6 @@
 // Elementwise kernels on the GPU: every unary and binary op of the CPU backend, `where`, `cast` and
 // `contiguous`. Inputs are same-shape strided views (broadcast dims have stride 0), read in place.
-import type { DType, Tensor } from '@wedge/core';
+import type { BinaryOp, ComparisonOp, DType, Tensor, UnaryOp } from '@wedge/core';
 import { emitOffsets } from '../codegen.ts';
 import { operandKey, operandOf, readOperand, type KernelRunner } from '../runtime.ts';
 
@@ -9,7 +9,7 @@ import { operandKey, operandOf, readOperand, type KernelRunner } from '../runtim
  * NOTE: NaN propagates as on the CPU through the `x != x` tests below, which Mesa keeps; a GLSL
  * compiler that folds `x != x` to false (allowed by GLSL ES 1.00) gives 0 or the other operand.
  */
-export const UNARY_EXPR: Record<string, (x: string) => string> = {
+export const UNARY_EXPR: Record<UnaryOp | 'cast', (x: string) => string> = {
   neg: (x) => `-${x}`,
   exp: (x) => `Math.exp(${x})`,
   log: (x) => `Math.log(${x})`,
@@ -25,7 +25,7 @@ export const UNARY_EXPR: Record<string, (x: string) => string> = {
 };
 
 /** Each binary op as an expression of `a` and `b`; comparisons give 1 or 0, as on the CPU. */
-export const BINARY_EXPR: Record<string, (a: string, b: string) => string> = {
+export const BINARY_EXPR: Record<BinaryOp | ComparisonOp, (a: string, b: string) => string> = {
   add: (a, b) => `${a} + ${b}`,
   sub: (a, b) => `${a} - ${b}`,
   mul: (a, b) => `${a} * ${b}`,

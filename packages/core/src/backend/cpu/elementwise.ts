@@ -4,10 +4,11 @@
 import { type DType, allocate } from '../../dtype.ts';
 import { Tensor } from '../../tensor.ts';
 import type { Kernel } from '../backend.ts';
+import type { BinaryOp, ComparisonOp, UnaryOp } from '../../ops/elementwise.ts';
 import { cpuTensor, dataOf, rowsOf } from './strided.ts';
 
-/** Scalar functions of the unary kernels (names match ops/elementwise.ts). */
-export const UNARY_FNS: Record<string, (x: number) => number> = {
+/** Scalar functions of the unary kernels: one per op of ops/elementwise.ts's table, plus cast. */
+export const UNARY_FNS: Record<UnaryOp | 'cast', (x: number) => number> = {
   neg: (x) => -x,
   exp: Math.exp,
   log: Math.log,
@@ -23,13 +24,14 @@ export const UNARY_FNS: Record<string, (x: number) => number> = {
   cast: (x) => x,
 };
 
-/** Scalar functions of the binary kernels. Comparisons give 1 or 0. */
-export const BINARY_FNS: Record<string, (a: number, b: number) => number> = {
+/** Scalar functions of the binary kernels (one per op of the table). Comparisons give 1 or 0. */
+export const BINARY_FNS: Record<BinaryOp | ComparisonOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
-  pow: (a, b) => Math.pow(a, b),
+  // NOTE: C's pow (PyTorch's): 1ʸ = 1 for every y, NaN included, and (−1)^±∞ = 1; Math.pow gives NaN
+  pow: (a, b) => (a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : Math.pow(a, b)),
   maximum: (a, b) => (a !== a || b !== b ? NaN : a > b ? a : b),
   minimum: (a, b) => (a !== a || b !== b ? NaN : a < b ? a : b),
   eq: (a, b) => +(a === b),
@@ -40,7 +42,7 @@ export const BINARY_FNS: Record<string, (a: number, b: number) => number> = {
   ge: (a, b) => +(a >= b),
 };
 
-export function unaryKernel(name: string): Kernel {
+export function unaryKernel(name: UnaryOp | 'cast'): Kernel {
   const f = UNARY_FNS[name];
   return ([x], { dtype }: { dtype: DType }) => {
     const out = allocate(dtype, x.size);
@@ -65,9 +67,10 @@ export function unaryKernel(name: string): Kernel {
  * Binary kernels get two same-shape views (broadcast dims have stride 0). The four arithmetic ops
  * get loops of their own: a call through `f` per element costs ~3× on V8 in the hot path.
  */
-export function binaryKernel(name: string): Kernel {
+export function binaryKernel(name: BinaryOp | ComparisonOp): Kernel {
   const f = BINARY_FNS[name];
   return ([a, b], { dtype }: { dtype: DType }) => {
+    if (dtype === 'int32' && (name === 'mul' || name === 'pow')) return int32Product(name, a, b);
     const out = allocate(dtype, a.size);
     const A = dataOf(a);
     const B = dataOf(b);
@@ -89,6 +92,36 @@ export function binaryKernel(name: string): Kernel {
     }
     return cpuTensor(out, a.shape, dtype);
   };
+}
+
+/**
+ * int32 products wrap modulo 2³² exactly, as PyTorch's integer arithmetic does: Math.imul, since a
+ * product formed in float64 loses its low bits past 2⁵³. pow multiplies by squaring (exponent ≥ 0;
+ * the op refuses negative ones).
+ */
+function int32Product(name: 'mul' | 'pow', a: Tensor, b: Tensor): Tensor {
+  const out = new Int32Array(a.size);
+  const A = dataOf(a);
+  const B = dataOf(b);
+  const { n, starts: [ra, rb], steps: [sa, sb] } = rowsOf([a, b]);
+  let p = 0;
+  for (let r = 0; r < ra.length; r++) {
+    let ia = ra[r];
+    let ib = rb[r];
+    if (name === 'mul') for (let j = 0; j < n; j++, ia += sa, ib += sb) out[p++] = Math.imul(A[ia], B[ib]);
+    else for (let j = 0; j < n; j++, ia += sa, ib += sb) out[p++] = int32Pow(A[ia], B[ib]);
+  }
+  return cpuTensor(out, a.shape, 'int32');
+}
+
+function int32Pow(base: number, exponent: number): number {
+  let result = 1;
+  let square = base | 0;
+  for (let e = exponent; e > 0; e = Math.floor(e / 2)) {
+    if (e % 2 === 1) result = Math.imul(result, square);
+    square = Math.imul(square, square);
+  }
+  return result;
 }
 
 export const where: Kernel = ([cond, a, b], { dtype }: { dtype: DType }) => {

@@ -30,7 +30,7 @@ const kernels: Record<string, Kernel> = {
   cat,
   sliceScatter,
 };
-for (const name of Object.keys(UNARY_FNS)) kernels[name] = unaryKernel(name);
-for (const name of Object.keys(BINARY_FNS)) kernels[name] = binaryKernel(name);
+for (const name of Object.keys(UNARY_FNS) as (keyof typeof UNARY_FNS)[]) kernels[name] = unaryKernel(name);
+for (const name of Object.keys(BINARY_FNS) as (keyof typeof BINARY_FNS)[]) kernels[name] = binaryKernel(name);
 
 export const cpuBackend: Backend = { name: 'cpu', kernels };

@@ -20,7 +20,7 @@ export const UNARY_EXPR: Record<UnaryOp | 'cast', (x: string) => string> = {
   relu: (x) => `(${x} > 0.0 || ${x} != ${x} ? ${x} : 0.0)`,
   sin: (x) => `Math.sin(${x})`,
   cos: (x) => `Math.cos(${x})`,
-  sign: (x) => `(${x} > 0.0 ? 1.0 : (${x} < 0.0 ? -1.0 : (${x} == ${x} ? 0.0 : ${x})))`,
+  sign: (x) => `(${x} > 0.0 ? 1.0 : (${x} < 0.0 ? -1.0 : 0.0))`, // sign(NaN) = 0, as PyTorch
   cast: (x) => x, // float32 ↔ bool only (bool is stored as 0/1); see castExpr
 };
 

@@ -20,7 +20,8 @@ export const UNARY_FNS: Record<UnaryOp | 'cast', (x: number) => number> = {
   relu: (x) => (x > 0 ? x : x === x ? 0 : x),
   sin: Math.sin,
   cos: Math.cos,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : x === x ? 0 : x),
+  // (0 < x) − (x < 0), as PyTorch: sign(NaN) = 0
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
   cast: (x) => x,
 };
 

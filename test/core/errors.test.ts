@@ -2,8 +2,8 @@
 // value, so that a user can fix the call from the message alone.
 import { describe, expect, it } from 'vitest';
 import {
-  WedgeError, tensor, zeros, ones, arange, add, matmul, where, cat, stack, einsum, gather, noGrad, gradcheck, randn,
-  Generator, type Tensor,
+  WedgeError, tensor, zeros, ones, full, arange, linspace, add, exp, matmul, where, cat, stack, einsum, gather, noGrad,
+  gradcheck, randn, tril, tidy, Generator, Embedding, Linear, Parameter, SGD, Adam, optimizerStateFromTensors, type Tensor,
 } from '@wedge/core';
 
 /** The message `fn` throws, failing if it throws anything but a WedgeError or nothing at all. */
@@ -197,5 +197,98 @@ describe('other misuse', () => {
     const x = ones([2]);
     x.dispose();
     expect(messageOf(() => x.add(1))).toBe('add: an input tensor was disposed');
+  });
+});
+
+describe('bad input names the op and the offending value (issue 11)', () => {
+  // [call, exact message]: one row per class of bad input
+  const TABLE: [string, () => unknown, string][] = [
+    ['negative sizes', () => tensor([1, 2], { shape: [-1, -2] }), 'tensor: invalid shape [-1, -2]: size -1 at dim 0 is not a non-negative integer'],
+    ['a fractional size', () => zeros([2.5, 2]), 'zeros: invalid shape [2.5, 2]: size 2.5 at dim 0 is not a non-negative integer'],
+    ['a NaN size', () => ones([NaN]), 'ones: invalid shape [NaN]: size NaN at dim 0 is not a non-negative integer'],
+    ['a shape that is not an array', () => zeros(3 as never), 'zeros: shape must be an array of sizes, got 3'],
+    ['a string among the values', () => tensor(['a' as never]), 'tensor: the value at [0] is "a", not a number or a boolean'],
+    ['an int32 value out of range', () => tensor([1e40], { dtype: 'int32' }), 'tensor: value 1e+40 cannot be converted to int32 without overflow'],
+    ['an int32 fill out of range', () => full([2], 1e40, { dtype: 'int32' }), 'full: value 1e+40 cannot be converted to int32 without overflow'],
+    ['a fill value that is not a number', () => full([2], 'x' as never), 'full: fill value must be a number or a boolean, got "x"'],
+    ['an unknown dtype', () => zeros([2], { dtype: 'int64' as never }), 'zeros: unknown dtype "int64" (one of bool, int32, float32, float64)'],
+    ['a string operand', () => zeros([2]).add('a' as never), 'add: operand b must be a Tensor, a number or a boolean, got "a"'],
+    ['a null operand', () => add(null as never, 1), 'add: operand a must be a Tensor, a number or a boolean, got null'],
+    ['a unary op of a string', () => exp('a' as never), 'exp: expected a Tensor, got "a"'],
+    ['maskedFill into int32 out of range', () => zeros([2], { dtype: 'int32' }).maskedFill(tensor([true, false]), 1e40), 'maskedFill: value 1e+40 cannot be converted to int32 without overflow'],
+    ['maskedFill with a string', () => zeros([2]).maskedFill(tensor([true, false]), 'a' as never), 'maskedFill: value must be a number or a boolean, got "a"'],
+    ['an integer to a negative power', () => arange(3).pow(-1), 'pow: integers to negative integer powers are not allowed (exponent -1, base int32 [3]); cast the base to float first'],
+    ['fractional split sizes', () => zeros([5]).split([2.5, 2.5]), 'split: sizes [2.5, 2.5] must be non-negative integers (2.5 is not)'],
+    ['a fractional split size', () => zeros([5]).split(1.5), 'split: size must be a positive integer, got 1.5 (shape [5], dim 0)'],
+    ['a fractional slice bound', () => zeros([5]).slice(0, 1.5), 'slice: start must be an integer, got 1.5 (shape [5], dim 0)'],
+    ['a NaN slice bound', () => zeros([5]).slice(0, 0, NaN), 'slice: end must be an integer, got NaN (shape [5], dim 0)'],
+    ['slicing a 0-d tensor', () => tensor(3).slice(0, 0, 1), 'slice: cannot slice a 0-d tensor (shape []); reshape it to [1] first'],
+    ['narrow past the end', () => arange(5).narrow(0, 4, 2), 'narrow: start 4 + length 2 exceeds the size (dim 0 of size 5, shape [5])'],
+    ['narrow before the start', () => arange(5).narrow(0, -6, 1), 'narrow: start -6 is not an integer in [-5, 5] (dim 0 of size 5, shape [5])'],
+    ['narrow with a negative length', () => arange(5).narrow(0, 0, -1), 'narrow: length -1 is not a non-negative integer (dim 0 of size 5, shape [5])'],
+    ['zero chunks', () => zeros([4]).chunk(0), 'chunk: chunks must be a positive integer, got 0'],
+    ['a NaN arange bound', () => arange(0, NaN), 'arange: end must be a finite number, got NaN'],
+    ['an arange running backwards', () => arange(5, 0), 'arange: the range [5, 0) and step 1 point in opposite directions'],
+    ['an int32 arange step that truncates to 0', () => arange(0, 3, 0.5, { dtype: 'int32' }), 'arange: step 0.5 truncates to 0 for int32'],
+    ['a NaN linspace bound', () => linspace(NaN, 1, 3), 'linspace: start must be a finite number, got NaN'],
+    ['fractional linspace steps', () => linspace(0, 1, 2.5), 'linspace: steps must be a non-negative integer, got 2.5'],
+    ["einsum with two '->'", () => einsum('ij->ji->i', zeros([2, 2])), "einsum: 'ij->ji->i' has 2 '->'; an equation has at most one"],
+    ['einsum with a stray character', () => einsum('i.j->i', zeros([2, 2])), "einsum: term 'i.j' of 'i.j->i' is not letters with at most one '...'"],
+    ["einsum '...' dims that differ", () => einsum('...i,...i->...', zeros([2, 3]), zeros([4, 3])), "einsum: '...' dim -1 has size 2 and 4 in '...i,...i->...'"],
+    ["einsum '...' with too few dims", () => einsum('ij...k', zeros([2, 2])), "einsum: term 'ij...k' does not fit operand 0 of shape [2, 2]"],
+    ['where with a number condition', () => where(1 as never, 1, 2), 'where: condition must be a bool Tensor, got 1'],
+    ['a fractional tril diagonal', () => tril(zeros([2, 2]), 0.5), 'tril: diagonal must be an integer, got 0.5'],
+    ['tidy of a non-function', () => tidy(3 as never), 'tidy: expected a function, got number'],
+  ];
+  for (const [what, call, message] of TABLE) {
+    it(what, () => expect(messageOf(call)).toBe(message));
+  }
+});
+
+describe('huge allocations say which op, which shape and how many bytes', () => {
+  const LIMIT = 'one tensor holds at most 2147483647 elements';
+  it('zeros, matmul, a contiguous copy of an expanded view, and Embedding', () => {
+    expect(messageOf(() => zeros([1e6, 1e6]))).toBe(
+      `zeros: shape [1000000, 1000000] has 1000000000000 elements, 4000000000000 bytes (3.6 TiB) as float32; ${LIMIT}`,
+    );
+    expect(messageOf(() => matmul(zeros([100000, 1]), zeros([1, 100000])))).toBe(
+      `matmul: shape [100000, 100000] has 10000000000 elements, 40000000000 bytes (37.3 GiB) as float32; ${LIMIT}`,
+    );
+    expect(messageOf(() => zeros([1]).expand([100000, 100000]).contiguous())).toBe(
+      `contiguous: shape [100000, 100000] has 10000000000 elements, 40000000000 bytes (37.3 GiB) as float32; ${LIMIT}`,
+    );
+    expect(messageOf(() => new Embedding(2 ** 31, 4))).toBe(
+      `Embedding: shape [2147483648, 4] has 8589934592 elements, 34359738368 bytes (32.0 GiB) as float32; ${LIMIT}`,
+    );
+    expect(messageOf(() => new Embedding(2.5, 4))).toBe('Embedding: numEmbeddings must be a non-negative integer, got 2.5');
+  });
+});
+
+describe('modules, optimizers and checkpoints refuse damaged input', () => {
+  it('loadStateDict(null)', () => {
+    expect(messageOf(() => new Linear(2, 2).loadStateDict(null as never))).toBe(
+      'loadStateDict: expected an object of named tensors (such as loadSafetensors(path).tensors), got null',
+    );
+  });
+  it('a gradient with the right number of elements but the wrong shape', () => {
+    const p = new Parameter(zeros([2, 3]));
+    p.grad = zeros([3, 2]);
+    expect(messageOf(() => new SGD([p], { lr: 0.1 }).step())).toBe('SGD.step: gradient [3, 2] does not match parameter [2, 3]');
+  });
+  it('damaged optimizer-state metadata', () => {
+    expect(messageOf(() => optimizerStateFromTensors({}, { optimizer: '{"paramGroups": [' }))).toBe(
+      "optimizerStateFromTensors: the 'optimizer' metadata is not valid JSON (Unexpected end of JSON input); the checkpoint is damaged",
+    );
+    expect(messageOf(() => optimizerStateFromTensors({}, { optimizer: '{"paramGroups": []}' }))).toBe(
+      "optimizerStateFromTensors: the 'optimizer' metadata has no scalars object (got undefined); the checkpoint is damaged",
+    );
+    expect(messageOf(() => optimizerStateFromTensors({}, { optimizer: '{"paramGroups": 3, "scalars": {}}' }))).toBe(
+      'optimizerStateFromTensors: paramGroups must be an array, got 3',
+    );
+    const adam = () => new Adam([new Parameter(zeros([2]))]);
+    expect(messageOf(() => adam().loadStateDict(null as never))).toBe('Adam.loadStateDict: expected a state dict {state, paramGroups}, got null');
+    expect(messageOf(() => adam().loadStateDict({ state: {}, paramGroups: [{ params: [0], betas: 3 } as never] }))).toBe(
+      'Adam: betas must be a pair [beta1, beta2], got 3',
+    );
   });
 });

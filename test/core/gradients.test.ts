@@ -7,6 +7,7 @@ import {
   sigmoid, relu, sin, cos, maximum, minimum, where, maskedFill, sum, mean, max, min, reshape, view, permute,
   transpose, unsqueeze, squeeze, expand, slice, split, chunk, cat, stack, contiguous, clone, matmul, outer, einsum,
   gather, indexSelect, softmax, logSoftmax, tril, triu, cast, square, flatten, defineOp, tensor,
+  ELEMENTWISE_OPS, UNARY_OPS, BINARY_OPS, type Domain,
 } from '@wedge/core';
 import {
   shape, broadcastPair, broadcastShapesOf, broadcastableTo, matmulPair, tensorOf, tensorsOf, positiveTensor,
@@ -60,15 +61,25 @@ const withAxes = (values?: (s: number[]) => Arbitrary<Tensor>) =>
 
 const distinct = (s: number[]) => distinctTensor(s, G);
 
+/** Tensors (of a shape or drawn shapes) with values in an op's domain, from the op table. */
+const valuesIn = (d: Domain) => (s: number[] | Arbitrary<number[]>): Arbitrary<Tensor> =>
+  d.distinct
+    ? distinctTensor(s, G)
+    : d.awayFromZero !== undefined
+      ? nonZeroTensor(s, { ...G, min: d.awayFromZero, max: d.max })
+      : d.min !== undefined && d.min > 0
+        ? positiveTensor(s, { ...G, min: d.min, max: d.max })
+        : tensorOf(s, { ...G, min: d.min, max: d.max });
+
 const CASES: GradCase[] = [
-  // ---- elementwise, broadcasting -----------------------------------------------------------------
-  binaryCase('add', add),
-  binaryCase('sub', sub),
-  binaryCase('mul', mul),
-  binaryCase('div', div, ([a, b]) => fc.tuple(tensorOf(a, G), nonZeroTensor(b, { ...G, min: 0.5 }))),
-  unaryCase('neg', neg),
+  // ---- elementwise: one case per op of the table, drawn from its domain -----------------------------
+  ...UNARY_OPS.map((name) => unaryCase(name, ELEMENTWISE_OPS[name].fn as (x: Tensor) => Tensor, valuesIn(ELEMENTWISE_OPS[name].domain[0])(shape(S)))),
+  ...BINARY_OPS.map((name) => {
+    const [da, db] = ELEMENTWISE_OPS[name].domain;
+    const fn = ELEMENTWISE_OPS[name].fn as (a: Tensor, b: Tensor) => Tensor;
+    return binaryCase(name, fn, ([a, b]) => (da.distinct || db.distinct ? distinctTensors([a, b], G) : fc.tuple(valuesIn(da)(a), valuesIn(db)(b))));
+  }),
   unaryCase('square', square),
-  binaryCase('pow(tensor, tensor)', pow, ([a, b]) => fc.tuple(positiveTensor(a, { ...G, min: 0.3 }), tensorOf(b, G))),
   gc('pow(tensor, integer scalar)', shaped(shape(S), () => fc.record({ p: fc.constantFrom(2, 3, -1, 0) }), (s) => nonZeroTensor(s, G)), ({ p }, x) => pow(x, p)),
   gc(
     'pow(tensor, real scalar)',
@@ -76,17 +87,6 @@ const CASES: GradCase[] = [
     ({ p }, x) => pow(x, p),
   ),
   unaryCase('pow(scalar, tensor)', (x) => pow(1.7, x)),
-  unaryCase('exp', exp),
-  unaryCase('log', log, positiveTensor(shape(S), G)),
-  unaryCase('sqrt', sqrt, positiveTensor(shape(S), { ...G, min: 0.2 })),
-  unaryCase('abs', abs, nonZeroTensor(shape(S), G)),
-  unaryCase('tanh', tanh),
-  unaryCase('sigmoid', sigmoid, tensorOf(shape(S), { ...G, min: -5, max: 5 })),
-  unaryCase('relu', relu, nonZeroTensor(shape(S), G)),
-  unaryCase('sin', sin, tensorOf(shape(S), { ...G, min: -4, max: 4 })),
-  unaryCase('cos', cos, tensorOf(shape(S), { ...G, min: -4, max: 4 })),
-  binaryCase('maximum', maximum, ([a, b]) => distinctTensors([a, b], G)),
-  binaryCase('minimum', minimum, ([a, b]) => distinctTensors([a, b], G)),
   plain(
     'where',
     broadcastShapesOf(3, S).chain(([c, a, b]) => fc.tuple(tensorOf(c, { dtype: 'bool' }), tensorOf(a, G), tensorOf(b, G))),
@@ -315,8 +315,7 @@ describe('gradients match central finite differences (float64)', () => {
 
   it('covers every differentiable op of the core', () => {
     const required = [
-      'add', 'sub', 'mul', 'div', 'neg', 'pow(tensor, tensor)', 'pow(tensor, real scalar)', 'exp', 'log', 'sqrt', 'abs',
-      'tanh', 'sigmoid', 'relu', 'sin', 'cos', 'maximum', 'minimum', 'where', 'maskedFill', 'sum', 'mean', 'max (no ties)',
+      ...UNARY_OPS, ...BINARY_OPS, 'pow(tensor, real scalar)', 'where', 'maskedFill', 'sum', 'mean', 'max (no ties)',
       'min (no ties)', 'reshape', 'view', 'permute', 'transpose', 'unsqueeze', 'squeeze', 'expand', 'slice (with step)',
       'split (by size)', 'chunk', 'cat', 'stack', 'contiguous (of a transposed view)', 'clone',
       'matmul (all forms, broadcast batch)', 'outer', "einsum 'i,j->ij'", 'gather', 'indexSelect (with repeated ids)',

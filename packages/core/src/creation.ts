@@ -116,12 +116,12 @@ export function full(shape: readonly number[], value: number | boolean, opts: Te
 }
 
 function fill(op: string, shape: readonly number[], value: number | boolean, opts: TensorOptions): Tensor {
-  checkShape(op, shape);
   checkOptions(op, opts);
   if (typeof value !== 'number' && typeof value !== 'boolean') {
     throw new WedgeError(`${op}: fill value must be a number or a boolean, got ${describeValue(value)}`);
   }
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+  checkShape(op, shape, dtype);
   const data = allocateFor(op, dtype, shape);
   const v = storedValue(op, dtype, Number(value));
   if (v !== 0) data.fill(v);

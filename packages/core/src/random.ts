@@ -125,9 +125,9 @@ export interface RandomOptions {
 }
 
 function filled(op: string, shape: readonly number[], opts: RandomOptions, draw: (g: Generator, float32: boolean) => number): Tensor {
-  checkShape(op, shape);
   const dtype = opts.dtype ?? 'float32';
   if (!isFloat(dtype)) throw new WedgeError(`${op}: dtype must be float32 or float64, got ${dtype}`);
+  checkShape(op, shape, dtype);
   const g = opts.generator ?? defaultGenerator;
   const data = allocateFor(op, dtype, shape);
   const f32 = dtype === 'float32';
@@ -155,7 +155,7 @@ export const normal = (shape: readonly number[], mean: number, std: number, opts
 
 /** Uniform integers in [low, high), int32. @example randint(0, 16, [32, 64], { generator: g }) */
 export function randint(low: number, high: number, shape: readonly number[], opts: { generator?: Generator } = {}): Tensor {
-  checkShape('randint', shape);
+  checkShape('randint', shape, 'int32');
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
     throw new WedgeError(`randint: needs integers low < high, got low=${low}, high=${high}`);
   }

@@ -229,8 +229,9 @@ function checkIntegerExponent(base: Tensor, exponent: Tensor): void {
   const at = values.findIndex((v) => v < 0);
   if (at >= 0) {
     throw new WedgeError(
-      `pow: integers to negative integer powers are not allowed (exponent ${values[at]} at position ` +
-        `${fmtShape(unravelIndex(at, exponent.shape))}, base ${base.dtype} ${fmtShape(base.shape)}); cast the base to float first`,
+      `pow: integers to negative integer powers are not allowed (exponent ${values[at]}` +
+        `${exponent.ndim > 0 ? ` at position ${fmtShape(unravelIndex(at, exponent.shape))}` : ''}, ` +
+        `base ${base.dtype} ${fmtShape(base.shape)}); cast the base to float first`,
     );
   }
 }
@@ -356,7 +357,7 @@ const whereOp = defineOp<{ dtype: DType }>({
  * @example where(x.gt(0), x, 0) // relu
  */
 export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  checkTensor('where', condition);
+  if (!(condition instanceof Tensor)) throw new WedgeError(`where: condition must be a bool Tensor, got ${describeValue(condition)}`);
   if (condition.dtype !== 'bool') {
     throw new WedgeError(`where: condition must be bool, got ${condition.dtype} ${fmtShape(condition.shape)}`);
   }

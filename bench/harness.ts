@@ -117,7 +117,7 @@ export function defaultStepConfig(mode: Mode): StepConfig {
 /** The scaling table's configs: wider, longer, longest (the four). */
 export function scalingConfigs(mode: Mode): StepConfig[] {
   if (mode === 'smoke') return [defaultStepConfig(mode)];
-  const [w, s] = mode === 'quick' ? [1, 3] : [3, 10];
+  const [w, s] = mode === 'quick' ? [1, 3] : [2, 8];
   return [config(64, 64, 32, w + 2, s + 10), config(256, 256, 8, w, s), config(64, 512, 4, w, s), config(64, 1024, 2, w, s)];
 }
 

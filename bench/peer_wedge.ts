@@ -20,7 +20,7 @@ if (opts.backend === 'wasm') {
     console.error(wasm);
     process.exit(3); // run.ts reads exit code 3 as "not built"
   }
-  detail = await wasm.use(threads);
+  detail = wasm.use(threads);
 } else {
   setBackend('cpu');
 }

@@ -7,6 +7,7 @@
 // Peers outside npm: bench/setup-peers.sh.
 import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -58,7 +59,7 @@ const torch = (python: string, threads: number, env: Record<string, string>, mis
 const PEERS: readonly Peer[] = [
   { id: 'wedge-wasm-2', label: 'Wedge wasm 2T', command: node('peer_wedge.ts', '--backend', 'wasm', '--threads', '2') },
   { id: 'wedge-wasm-1', label: 'Wedge wasm 1T', command: node('peer_wedge.ts', '--backend', 'wasm', '--threads', '1') },
-  { id: 'wedge-js', label: 'Wedge JS', command: node('peer_wedge.ts', '--backend', 'cpu') },
+  { id: 'wedge-js', label: 'Wedge JS', command: () => ({ ...node('peer_wedge.ts', '--backend', 'cpu')(), env: { WEDGE_BACKEND: 'cpu' } }) },
   { id: 'torch-2.13-2', label: 'PyTorch 2.13 2T', command: torch(TORCH_213, 2, {}, 'not installed (bash bench/setup-peers.sh)') },
   { id: 'torch-2.13-1', label: 'PyTorch 2.13 1T', command: torch(TORCH_213, 1, {}, 'not installed (bash bench/setup-peers.sh)') },
   {
@@ -79,6 +80,7 @@ type Outcome = PeerReport | { skip: string };
 const isReport = (o: Outcome | undefined): o is PeerReport => o !== undefined && !('skip' in o);
 const details = new Map<string, string>(); // peer label → its detail line (library, BLAS, threads)
 const skips = new Map<string, string>(); //   peer label → why it has no numbers
+const loads: number[] = []; //                  1-minute load average as each peer process started
 
 /** Runs one peer on one job in its own process and reads its report. */
 function runPeer(peer: Peer, job: Job): Outcome {
@@ -88,6 +90,7 @@ function runPeer(peer: Peer, job: Job): Outcome {
     return c;
   }
   const started = performance.now();
+  loads.push(loadavg()[0]);
   const r = spawnSync(c.cmd, c.args.map((a) => (a === '<job>' ? JSON.stringify(job) : a)), {
     cwd: BENCH_DIR, encoding: 'utf8', env: { ...process.env, ...c.env }, timeout: 600_000, maxBuffer: 64 << 20,
   });
@@ -258,9 +261,9 @@ function trainStepTable(): void {
 
 function scalingTable(): void {
   const configs = scalingConfigs(MODE);
-  // Wedge's best backend: wasm on every core when built, else the JS reference
-  const wedgeId = only?.includes('wedge-js') && !only.includes('wedge-wasm-2') ? 'wedge-js' : (existsSync(join(BENCH_DIR, '../packages/wasm/src/index.ts')) ? 'wedge-wasm-2' : 'wedge-js');
-  const peers = selected([wedgeId, 'torch-2.13-2', 'torch-1.13-2']);
+  // Wedge's best backend: wasm on every core where it exists, else the JS reference
+  const wasmHere = !only || only.includes('wedge-wasm-2') ? runPeer(peerById('wedge-wasm-2'), { task: 'step', configs: [], attns: [] }) : undefined;
+  const peers = selected([isReport(wasmHere) ? 'wedge-wasm-2' : 'wedge-js', 'torch-2.13-2', 'torch-1.13-2']);
   console.error(`scaling: ${configs.length} configs × ${ATTNS.length} attentions × ${peers.length} peers, one process each`);
   const res = new Map<string, Outcome>(); // `${peer}|${config}:${attn}`
   for (const cfg of configs) {
@@ -311,6 +314,6 @@ for (const p of PEERS) {
 }
 const end = machine();
 say();
-say(`load average ${end.load.map((l) => l.toFixed(2)).join(' ')} at the end; ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s in all`);
+say(`load average ${end.load.map((l) => l.toFixed(2)).join(' ')} at the end; 1-minute load as each peer started: ${loads.length ? `${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)}` : '–'} (the bench itself is ≈ 1 on one core, 2 on two); ${((Date.now() - started.getTime()) / 1000).toFixed(0)} s in all`);
 if (args.md) writeFileSync(args.md, `${out.join('\n')}\n`);
 if (args.json) writeFileSync(args.json, JSON.stringify({ mode: MODE, machine: m, commit: commit(), node: process.version, date: started.toISOString(), ...json }, null, 2));

@@ -98,15 +98,23 @@ async function matmulJob(cases: MatmulCase[], timing: Parameters<typeof timeGflo
   return gflops;
 }
 
-/** The seed's TestModel, its parameters named as its state_dict, with Wedge's initial weights. */
-function initialParams(cfg: StepConfig, attnType: AttnType): Record<string, Arr> {
+/**
+ * The seed's TestModel's parameters, named as its state_dict, with Wedge's initial weights, and its
+ * RoPE tables cut to the sequence: cos, sin [T, D/2].
+ */
+function initialState(cfg: StepConfig, attnType: AttnType): { params: Record<string, Arr>; cos: Arr; sin: Arr } {
   const { vocab, dModel, nHead, seqLen } = cfg;
   const wedge = new TestModel({ vocab, dModel, nHead, maxLen: seqLen, attnType, generator: new Generator(cfg.seed) });
+  const state = wedge.stateDict();
   const params: Record<string, Arr> = {};
-  for (const [k, t] of Object.entries(wedge.stateDict())) {
+  for (const [k, t] of Object.entries(state)) {
     if (!k.includes('rope')) params[k] = f32(Float32Array.from(t.data()), [...t.shape]);
   }
-  return params;
+  const table = (name: string): Arr => {
+    const t = state[name].slice(0, 0, seqLen - 1);
+    return f32(Float32Array.from(t.data()), [...t.shape]);
+  };
+  return { params, cos: table('attn.rope.cos'), sin: table('attn.rope.sin') };
 }
 
 /**
@@ -185,25 +193,17 @@ function makeStep(cfg: StepConfig, attnType: AttnType) {
     });
     return { ...out, loss };
   });
-  return { step, T, D, B };
+  return { step, T, B };
 }
 
 async function stepJob(cfg: StepConfig, attnType: AttnType): Promise<StepTiming> {
-  const { step, T, D, B } = makeStep(cfg, attnType);
-  let p = initialParams(cfg, attnType);
+  const { step, T, B } = makeStep(cfg, attnType);
+  const init = initialState(cfg, attnType);
+  let p = init.params;
   let m = Object.fromEntries(Object.entries(p).map(([k, x]) => [k, np.zerosLike(x.ref)]));
   let v = Object.fromEntries(Object.entries(p).map(([k, x]) => [k, np.zerosLike(x.ref)]));
-  // the seed's RoPE tables: θ_j = 10000^(−2j/D), angle t·θ_j
-  const cos = new Float32Array(T * (D / 2));
-  const sin = new Float32Array(T * (D / 2));
-  for (let t = 0; t < T; t++) {
-    for (let j = 0; j < D / 2; j++) {
-      const invFreq = Math.fround(1 / 10000 ** (Math.fround(2 * j) / D));
-      cos[t * (D / 2) + j] = Math.cos(Math.fround(t * invFreq));
-      sin[t * (D / 2) + j] = Math.sin(Math.fround(t * invFreq));
-    }
-  }
-  const k = { cos: f32(cos, [T, D / 2]), sin: f32(sin, [T, D / 2]), mask: f32(Array.from({ length: T * T }, (_, n) => (n % T > Math.floor(n / T) ? -Infinity : 0)), [T, T]) };
+  const mask = Array.from({ length: T * T }, (_, n) => (n % T > Math.floor(n / T) ? -Infinity : 0));
+  const k = { cos: init.cos, sin: init.sin, mask: f32(mask, [T, T]) };
   const g = new Generator(cfg.seed + 1);
   const data = Array.from({ length: cfg.warmup + cfg.steps }, () => generateCopyBatch(B, cfg.seqLen, cfg.vocab, g));
   const timing = await timeSteps(cfg, async (i) => {

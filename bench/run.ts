@@ -311,6 +311,7 @@ say(`## Wedge benchmarks (${MODE}${MODE === 'full' ? '' : ' mode: not for quotin
 say();
 say(`machine: ${m.cpu}, ${m.cores} cores, load average ${m.load.map((l) => l.toFixed(2)).join(' ')} at start`);
 say(`node ${process.version}, commit ${commit()}, ${started.toISOString()}`);
+say('backends: one per column (Wedge wasm on 2 and 1 threads, Wedge JS reference); every peer, its library, BLAS and threads are listed at the end');
 say();
 if (tables.includes('matmul')) matmulTable();
 if (tables.includes('train-step')) trainStepTable();

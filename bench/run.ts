@@ -287,7 +287,7 @@ function scalingTable(): void {
   const pair = (id: string, cfg: StepConfig, f: (x: ReturnType<typeof get>) => string): string => ATTNS.map((a) => f(get(id, cfg, a))).join(' / ');
   say('### Scaling: one training step (standard / triple), vocab 16, 4 heads, Adam; peak RSS of each process');
   say();
-  say('Each cell is its own process (model, data, one attention); median ms after warm-up. Peak RSS includes the runtime (Node ≈ 60 MiB, Python + torch ≈ 200 MiB).');
+  say('Each cell is its own process (model, data, one attention); median ms after warm-up. Peak RSS includes the runtime (Node + tsx + Wedge ≈ 85 MiB, Python + torch ≈ 220 MiB before any tensor).');
   say();
   const labels = peers.map((p) => p.label);
   const rows = configs.map((cfg) => [

@@ -128,8 +128,8 @@ const table = (header: string[], rows: string[][], align: ('l' | 'r')[]): void =
   say(`|${align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`);
   for (const r of rows) say(`| ${r.join(' | ')} |`);
 };
-const g1 = (x: number | undefined): string => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
-const ms = (x: number | undefined): string => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+/** GFLOP/s and ms alike: three significant figures at most, one decimal below 100. */
+const num = (x: number | undefined): string => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '–' : `${(a / b).toFixed(1)}×`);
 const verdict = (ok: boolean | undefined): string => (ok === undefined ? 'not measured' : ok ? '**met**' : '**missed**');
 const fastestOf = (xs: (number | undefined)[]): number | undefined => {
@@ -162,7 +162,7 @@ function matmulTable(): void {
     ...peers.map((p) => {
       const r = res.get(p.id);
       if (!isReport(r)) return cellOr(r, '–');
-      return p.id.startsWith('wedge-wasm') ? `**${g1(value(p.id, c.key))}**` : g1(value(p.id, c.key));
+      return p.id.startsWith('wedge-wasm') ? `**${num(value(p.id, c.key))}**` : num(value(p.id, c.key));
     }),
     target(c),
   ]);
@@ -180,7 +180,7 @@ function matmulTable(): void {
   };
   const line = (what: string, id: string, kind: MatmulCase['kind'], bound: number): void => {
     const w = worst(id, kind);
-    say(`- ${what} ≥ ${bound} GFLOP/s: ${verdict(w && w[0] >= bound)}${w ? ` (slowest ${g1(w[0])}, ${w[1]})` : ''}`);
+    say(`- ${what} ≥ ${bound} GFLOP/s: ${verdict(w && w[0] >= bound)}${w ? ` (slowest ${num(w[0])}, ${w[1]})` : ''}`);
   };
   say('Targets (issue 12), on the slowest product of each group:');
   line('256³ and 512³, every transpose variant, Wedge wasm 2 threads', 'wedge-wasm-2', 'square', 40);
@@ -221,7 +221,7 @@ function trainStepTable(): void {
     const [s, tr] = ATTNS.map((a) => t(p.id, a));
     return [
       p.id.startsWith('wedge') ? `**${p.label}**` : p.label,
-      ms(s?.median), ms(tr?.median),
+      num(s?.median), num(tr?.median),
       `${ratio(s?.median, anchor('standard'))} / ${ratio(tr?.median, anchor('triple'))}`,
       `${s?.firstLoss.toFixed(5)} → ${s?.lastLoss.toFixed(5)} / ${tr?.firstLoss.toFixed(5)} → ${tr?.lastLoss.toFixed(5)}`,
       r.peakRssMiB.toFixed(0),
@@ -251,13 +251,13 @@ function trainStepTable(): void {
   for (const [a, bound] of [['standard', 4], ['triple', 2.5]] as const) {
     const w = best(a);
     const p = anchor(a);
-    say(`- ${a} ≤ ${bound}× PyTorch 2.13 (the faster of its 1- and 2-thread runs): ${verdict(w && p ? w[0] / p <= bound : undefined)}${w && p ? ` (${w[1]} ${ms(w[0])} ms = ${(w[0] / p).toFixed(2)}× of ${ms(p)} ms)` : ''}`);
+    say(`- ${a} ≤ ${bound}× PyTorch 2.13 (the faster of its 1- and 2-thread runs): ${verdict(w && p ? w[0] / p <= bound : undefined)}${w && p ? ` (${w[1]} ${num(w[0])} ms = ${(w[0] / p).toFixed(2)}× of ${num(p)} ms)` : ''}`);
   }
   for (const [name, pids] of [['jax-js', ['jaxjs-2', 'jaxjs-1']], ['tfjs-wasm', ['tfjs']]] as const) {
     const parts = ATTNS.map((a) => {
       const w = best(a);
       const f = fastest([...pids], a);
-      return { a, ok: w && f ? w[0] < f[0] : undefined, text: w && f ? `${a} ${ms(w[0])} vs ${ms(f[0])} ms (${f[1]})` : `${a} not measured` };
+      return { a, ok: w && f ? w[0] < f[0] : undefined, text: w && f ? `${a} ${num(w[0])} vs ${num(f[0])} ms (${f[1]})` : `${a} not measured` };
     });
     const ok = parts.some((x) => x.ok === undefined) ? undefined : parts.every((x) => x.ok);
     say(`- faster than ${name} (its fastest setting), both attentions: ${verdict(ok)} (${parts.map((x) => x.text).join('; ')})`);
@@ -292,7 +292,7 @@ function scalingTable(): void {
   const labels = peers.map((p) => p.label);
   const rows = configs.map((cfg) => [
     `${cfg.name} (${cfg.warmup}+${cfg.steps} steps)`,
-    ...peers.map((p) => pair(p.id, cfg, (x) => ms(x?.t?.median))),
+    ...peers.map((p) => pair(p.id, cfg, (x) => num(x?.t?.median))),
     ATTNS.map((a) => ratio(get(peers[0].id, cfg, a)?.t?.median, fastestOf(['torch-2.13-2', 'torch-2.13-1'].map((id) => get(id, cfg, a)?.t?.median)))).join(' / '),
     ...peers.map((p) => pair(p.id, cfg, (x) => (x ? x.rss.toFixed(0) : '–'))),
   ]);

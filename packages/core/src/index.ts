@@ -45,6 +45,9 @@ export {
 } from './backend/dispatch.ts';
 export { cpuBackend, stridedOffsets, cpuTensor, rowsOf, rowStarts, type Rows } from './backend/cpu/index.ts';
 export { allocate } from './dtype.ts';
+export {
+  setNumThreads, getNumThreads, wasmMemory, wasmInfo, wasmSimdSupported, WasmStorage, type WasmMemoryInfo,
+} from './backend/wasm/index.ts';
 
 // ---- nn, optimizers and checkpoints (issue 3) ----
 export { Module, Parameter } from './nn/module.ts';

@@ -1,5 +1,6 @@
-// Storage: the flat buffer a tensor views. The CPU keeps a typed array; other backends (the gpu
-// package) bring their own kind and say how to read it back.
+// Storage: the flat buffer a tensor views. The CPU keeps a typed array (on the JS heap, or in the
+// wasm backend's memory: WasmStorage is a CpuStorage whose array is a view of that memory); other
+// backends (the gpu package) bring their own kind and say how to read it back.
 import type { DType, TypedArray } from './dtype.ts';
 
 export interface Storage {
@@ -24,9 +25,13 @@ export class CpuStorage implements Storage {
   readonly device = 'cpu';
   disposed = false;
   constructor(
-    readonly data: TypedArray,
+    private readonly array: TypedArray,
     readonly dtype: DType,
   ) {}
+  /** The typed array itself (no copy); kernels and in-place updates read and write it. */
+  get data(): TypedArray {
+    return this.array;
+  }
   get size(): number {
     return this.data.length;
   }

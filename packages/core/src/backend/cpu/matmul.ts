@@ -247,7 +247,7 @@ export function useBlocked(dtype: DType, M: number, K: number, N: number): boole
 }
 
 /** Storage offset of each batch matrix of `t` (all dims but the last two). */
-function batchOffsets(t: Tensor): number[] {
+export function batchOffsets(t: Tensor): number[] {
   const nb = t.ndim - 2;
   const shape = t.shape.slice(0, nb);
   const count = sizeOf(shape);

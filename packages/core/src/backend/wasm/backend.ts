@@ -1,0 +1,191 @@
+// The wasm backend: the JS side of each kernel. It lays the call out in wasm memory (operands that
+// live elsewhere are copied in once; row tables and batch offsets go to scratch blocks), splits the
+// output between threads, calls the generated code, and returns a tensor that stays in wasm memory.
+// Kernels it does not have, dtypes it does not take (int32/bool arithmetic, float64 matmul) and
+// calls that would pass wasm32's 4 GiB go down the dispatcher's chain to the JS reference, which
+// reads wasm tensors in place (WasmStorage is CPU memory).
+import type { DType } from '../../dtype.ts';
+import { sizeOf } from '../../shape.ts';
+import { Tensor } from '../../tensor.ts';
+import type { Backend, Kernel } from '../backend.ts';
+import { rowStarts, rowsOf } from '../cpu/strided.ts';
+import { batchOffsets } from '../cpu/matmul.ts';
+import type { CompiledKernels } from './codegen.ts';
+import { BINARY_OPS, UNARY_OPS } from './kernels/elementwise.ts';
+import { MR, matmulScratchBytes } from './kernels/matmul.ts';
+import type { Heap } from './heap.ts';
+import { BYTES, WasmStorage } from './storage.ts';
+import type { ThreadPool } from './threads.ts';
+
+/** Below this much work (elements, or multiply-adds for matmul) a call runs on one thread. */
+const PARALLEL_ELEMENTS = 1 << 15;
+const PARALLEL_MACS = 1 << 17;
+
+export interface WasmEngine {
+  readonly heap: Heap;
+  readonly pool: ThreadPool | null;
+  readonly kernels: CompiledKernels;
+  readonly fns: readonly ((...args: number[]) => void)[];
+}
+
+const isFloat = (d: DType): d is 'float32' | 'float64' => d === 'float32' || d === 'float64';
+
+export function makeWasmBackend(engine: WasmEngine): Backend {
+  const { heap, pool, fns } = engine;
+  const fnIndex = new Map(engine.kernels.names.map((n, i) => [n, i]));
+
+  /** Blocks a call allocated for itself, freed when it returns. */
+  let temps: number[] = [];
+  const temp = (bytes: number): number => {
+    const p = heap.alloc(bytes, 'wasm kernel');
+    temps.push(p);
+    return p;
+  };
+  const freeTemps = (): void => {
+    for (const p of temps) heap.release(p);
+    temps = [];
+  };
+  const i32Block = (values: ArrayLike<number>): number => {
+    const p = temp(4 * values.length);
+    new Int32Array(heap.buffer, p, values.length).set(values);
+    return p;
+  };
+  /** Byte address of element 0 of t's storage, copying the storage in when it lives elsewhere. */
+  const baseOf = (t: Tensor): number => {
+    const s = t.storage;
+    if (s instanceof WasmStorage && s.heap === heap) return s.ptr;
+    const data = s.read();
+    const p = temp(data.byteLength);
+    new Uint8Array(heap.buffer, p, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return p;
+  };
+  const threadsFor = (work: number, threshold: number): number => (pool && work >= threshold ? pool.available() : 1);
+
+  /** Run `name` over `parts` argument lists: one on this thread, the rest on workers. */
+  const call = (name: string, parts: number[][]): void => {
+    const i = fnIndex.get(name)!;
+    if (parts.length === 1 || !pool) fns[i](...parts[0]);
+    else pool.run(i, parts);
+  };
+  /** Make the output, run `body`, free the scratch even if it throws. */
+  const withOutput = (dtype: DType, shape: readonly number[], body: (out: WasmStorage) => void): Tensor => {
+    const out = WasmStorage.alloc(heap, dtype, sizeOf(shape), 'wasm kernel');
+    try {
+      body(out);
+    } catch (e) {
+      out.dispose();
+      throw e;
+    } finally {
+      freeTemps();
+    }
+    return new Tensor(out, [...shape]);
+  };
+
+  /**
+   * Rows of same-shape views (see rowsOf), split into parts: whole rows per part, or, for a single
+   * long row, pieces of it. Each part gets its own row tables, so parts may differ in row length.
+   */
+  function rowParts(views: readonly Tensor[], threads: number): { steps: number[]; parts: { outOffset: number; starts: number[]; lo: number; hi: number; n: number }[] } {
+    const { n, starts, steps } = rowsOf(views);
+    const rows = starts[0].length;
+    const parts = [];
+    if (rows === 1 && threads > 1 && n >= 2 * threads) {
+      const chunk = Math.ceil(n / threads / 4) * 4;
+      for (let c = 0; c * chunk < n; c++) {
+        const len = Math.min(chunk, n - c * chunk);
+        parts.push({ outOffset: c * chunk, starts: views.map((_, k) => i32Block([starts[k][0] + c * chunk * steps[k]])), lo: 0, hi: 1, n: len });
+      }
+    } else {
+      const tables = starts.map(i32Block);
+      const per = Math.ceil(rows / Math.max(1, Math.min(threads, rows)));
+      for (let lo = 0; lo < rows; lo += per) parts.push({ outOffset: 0, starts: tables, lo, hi: Math.min(rows, lo + per), n });
+    }
+    return { steps, parts };
+  }
+
+  /** An elementwise kernel `fn` over same-shape views into a fresh contiguous output. */
+  function elementwise(fn: string, views: readonly Tensor[], dtype: DType): Tensor {
+    return withOutput(dtype, views[0].shape, (out) => {
+      if (views[0].size === 0) return;
+      const bytes = BYTES[dtype];
+      const bases = views.map(baseOf);
+      const { steps, parts } = rowParts(views, threadsFor(views[0].size, PARALLEL_ELEMENTS));
+      call(fn, parts.map((p) => [out.ptr + p.outOffset * bytes, ...bases, ...p.starts, p.lo, p.hi, p.n, ...steps]));
+    });
+  }
+
+  const kernels: Record<string, Kernel> = {};
+  for (const op of Object.keys(BINARY_OPS)) {
+    kernels[op] = ([a, b], { dtype }: { dtype: DType }) => elementwise(`bin_${op}_${dtype}`, [a, b], dtype);
+  }
+  for (const op of Object.keys(UNARY_OPS)) {
+    if (op === 'copy') continue;
+    kernels[op] = ([x], { dtype }: { dtype: DType }) => elementwise(`un_${op}_${dtype}`, [x], dtype);
+  }
+  // int32 has float32's width: the copy moves bits, never does arithmetic on them
+  kernels.contiguous = ([x]) => elementwise(`un_copy_${x.dtype === 'float64' ? 'float64' : 'float32'}`, [x], x.dtype);
+
+  kernels.sum = ([x], { dims, dtype }: { dims: readonly number[]; dtype: DType }) => {
+    const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
+    const outShape = kept.map((i) => x.shape[i]);
+    return withOutput(dtype, outShape, (out) => {
+      const outer = sizeOf(outShape);
+      const outerStarts = rowStarts([...outShape, 1], [...kept.map((i) => x.strides[i]), 0], x.offset);
+      const block = new Tensor(x.storage, dims.map((i) => x.shape[i]), dims.map((i) => x.strides[i]), 0);
+      const { n, starts: [blockRows], steps: [sk] } = rowsOf([block]);
+      const base = baseOf(x);
+      const os = i32Block(outerStarts);
+      const br = i32Block(blockRows);
+      const threads = threadsFor(x.size, PARALLEL_ELEMENTS);
+      const per = Math.ceil(outer / Math.max(1, Math.min(threads, outer)));
+      const parts: number[][] = [];
+      for (let lo = 0; lo < outer; lo += per) parts.push([out.ptr, base, os, lo, Math.min(outer, lo + per), br, blockRows.length, n, sk]);
+      if (parts.length === 0) return;
+      call(`sum_${dtype}`, parts);
+    });
+  };
+
+  kernels.matmul = ([a, b], { dtype }: { dtype: DType }) => {
+    const M = a.shape[a.ndim - 2], K = a.shape[a.ndim - 1], N = b.shape[b.ndim - 1];
+    const batch = a.shape.slice(0, -2);
+    return withOutput(dtype, [...batch, M, N], (out) => {
+      const P = sizeOf(batch);
+      if (P === 0 || M === 0 || N === 0) return;
+      const ao = i32Block(batchOffsets(a)); // element offsets from the storage's start
+      const bo = i32Block(batchOffsets(b));
+      const [aBase, bBase] = [baseOf(a), baseOf(b)];
+      const [ars, acs] = a.strides.slice(-2);
+      const [brs, bcs] = b.strides.slice(-2);
+      const threads = threadsFor(P * M * N * K, PARALLEL_MACS);
+      const args = (batchLo: number, batchHi: number, rowLo: number, rowHi: number): number[] =>
+        [aBase, bBase, out.ptr, ao, bo, batchLo, batchHi, rowLo, rowHi, M, K, N, ars, acs, brs, bcs, temp(matmulScratchBytes(K, N))];
+      const parts: number[][] = [];
+      if (P >= threads) {
+        const per = Math.ceil(P / threads);
+        for (let lo = 0; lo < P; lo += per) parts.push(args(lo, Math.min(P, lo + per), 0, M));
+      } else {
+        const panels = Math.ceil(M / MR);
+        const per = Math.ceil(panels / Math.min(threads, panels)) * MR;
+        for (let lo = 0; lo < M; lo += per) parts.push(args(0, P, lo, Math.min(M, lo + per)));
+      }
+      call('matmul_f32', parts);
+    });
+  };
+
+  /** Which calls this backend takes: float dtypes it has code for, within wasm32's 4 GiB. */
+  const accepts = (kernel: string, inputs: readonly Tensor[], attrs: any): boolean => {
+    const dtype: DType = attrs?.dtype ?? inputs[0]?.dtype;
+    if (kernel === 'contiguous') {
+      if (dtype === 'bool') return false;
+    } else {
+      if (!isFloat(dtype) || inputs.some((t) => t.dtype !== dtype)) return false;
+      if (kernel === 'matmul' && dtype !== 'float32') return false;
+    }
+    let bytes = 0;
+    for (const t of inputs) if (!(t.storage instanceof WasmStorage)) bytes += t.storage.size * BYTES[t.dtype];
+    bytes += inputs[0].size * BYTES[dtype] * (kernel === 'matmul' ? 2 : 1);
+    return heap.fits(bytes);
+  };
+
+  return { name: 'wasm', kernels, accepts };
+}

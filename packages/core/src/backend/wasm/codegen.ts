@@ -1,0 +1,36 @@
+// The wasm backend's module: every kernel emitter run once into one ModuleBuilder, compiled once,
+// and instantiated on each thread over the same memory. WEDGE_DUMP_KERNELS=1 prints the module as
+// folded WAT (with each kernel's opening comment) when it is built.
+import { ModuleBuilder } from './asm.ts';
+import { MAX_PAGES } from './heap.ts';
+import { BINARY_OPS, UNARY_OPS, emitBinary, emitUnary } from './kernels/elementwise.ts';
+import { emitMatmul } from './kernels/matmul.ts';
+import { emitSum } from './kernels/reduce.ts';
+
+export const FLOAT_DTYPES = ['float32', 'float64'] as const;
+
+/** All kernels, in a fixed order (threads call them by index). */
+export function buildKernelModule(shared: boolean): ModuleBuilder {
+  const m = new ModuleBuilder({ shared, maxPages: MAX_PAGES });
+  emitMatmul(m);
+  for (const dtype of FLOAT_DTYPES) {
+    for (const op of Object.keys(BINARY_OPS)) emitBinary(m, op, dtype);
+    for (const op of Object.keys(UNARY_OPS)) emitUnary(m, op, dtype);
+    emitSum(m, dtype);
+  }
+  return m;
+}
+
+export interface CompiledKernels {
+  readonly module: WebAssembly.Module;
+  /** Function names in export order. */
+  readonly names: readonly string[];
+  readonly bytes: number;
+}
+
+export function compileKernels(shared: boolean): CompiledKernels {
+  const m = buildKernelModule(shared);
+  const bytes = m.encode();
+  if (typeof process !== 'undefined' && process.env?.WEDGE_DUMP_KERNELS) console.error(m.text());
+  return { module: new WebAssembly.Module(bytes), names: m.fns.map((f) => f.name), bytes: bytes.length };
+}

@@ -1,17 +1,24 @@
 // The CPU matmul kernel against a naive triple loop: random shapes on both sides of the block sizes,
 // transposed, sliced and broadcast operands, float64 to rounding, float32 to one ulp, int32 exactly.
+// NOTE: these state the JS reference's contract (float64 sums, rounded once), so they run on the
+// 'cpu' backend whichever backend the suite runs on; the wasm kernel's float32 sums have their own
+// bound, tested in test/wasm/matmul.test.ts.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Generator, matmul, randn, tensor, zeros, type DType, type Tensor } from '@wedge/core';
+import { Generator, getBackend, matmul, randn, setBackend, tensor, zeros, type DType, type Tensor } from '@wedge/core';
 // Internals under test (imported after @wedge/core, which loads the backend in its own order).
 import {
   gemmBlocked, gemmReference, useBlocked, type StridedMatrix,
 } from '../../packages/core/src/backend/cpu/matmul.ts';
 import { hasTorch, PYTHON, TORCH_MISSING } from '../helpers/torch.ts';
+
+const suiteBackend = getBackend().name;
+beforeAll(() => setBackend('cpu'));
+afterAll(() => setBackend(suiteBackend));
 
 /** How an operand [..., R, C] is laid out in memory before matmul reads it. */
 type Layout = 'contiguous' | 'transposed' | 'sliced';

@@ -75,11 +75,13 @@ export function wasmMemory(): WasmMemoryInfo & { threads: number } {
 }
 
 /** Whether the wasm backend loaded, and why not when it did not. */
-export function wasmInfo(): { available: boolean; reason: string | null; threads: number; kernelBytes: number } {
+export function wasmInfo(): { available: boolean; reason: string | null; threads: number; readyThreads: number; kernelBytes: number } {
   return {
     available: engine !== null,
     reason: engine ? notice : 'WebAssembly SIMD is not supported by this JS engine',
     threads: getNumThreads(),
+    /** Threads able to take work now (workers start in the background). */
+    readyThreads: engine?.pool?.available() ?? (engine ? 1 : 0),
     kernelBytes: engine?.kernels.bytes ?? 0,
   };
 }

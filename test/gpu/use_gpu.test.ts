@@ -3,7 +3,7 @@
 import { describe, it, beforeAll, afterAll, expect } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { argmax, cast, logKernels, matmul, randn, setBackend, tensor, Generator } from '@wedge/core';
+import { argmax, cast, getCpuEngine, logKernels, matmul, randn, setBackend, tensor, Generator } from '@wedge/core';
 import { GPU_BACKEND, gpuInfo, noGpuMessage, useGpu } from '@wedge/gpu';
 import { MODES } from './harness.ts';
 
@@ -32,7 +32,7 @@ describe('useGpu() without a GL context', () => {
     expect(lines[0]).toMatch(/^\[wedge\/gpu\] no GL context \((headless GL needs an X display and DISPLAY is not set|the native 'gl' package is not built.*)\); staying on the CPU backend\. Fix: run scripts\/setup-gpu\.sh once \(outside the Wedge repository: "Headless GL in Node" in @wedge\/gpu's README\), then run under `xvfb-run -a`\.$/);
     const out = JSON.parse(child.stdout.trim());
     expect(out.ok).toBe(false);
-    expect(out.backend).toBe('cpu');
+    expect(out.backend).toBe(getCpuEngine().name); // the default CPU engine: wasm, or the JS reference
     expect(out.y).toBeCloseTo(Math.E + Math.E ** 2 + Math.E ** 3, 4);
   });
 });
@@ -57,7 +57,7 @@ for (const { mode, skip } of MODES) {
     beforeAll(() => {
       expect(useGpu({ mode, cpuHandoffSize: 4096 })).toBe(true);
     });
-    afterAll(() => setBackend('cpu'));
+    afterAll(() => setBackend(getCpuEngine().name));
 
     it('reports its mode and activity', () => {
       const info = gpuInfo();
@@ -69,10 +69,12 @@ for (const { mode, skip } of MODES) {
       const g = new Generator(1);
       const small = randn([10, 10], { generator: g });
       const large = randn([64, 65], { generator: g });
-      expect(dispatched(() => small.add(1))).toEqual(['add@cpu']);
+      // "the CPU" is the default CPU engine (the wasm backend where it runs), next in the chain
+      const cpu = getCpuEngine().name;
+      expect(dispatched(() => small.add(1))).toEqual([`add@${cpu}`]);
       expect(dispatched(() => large.add(1))).toEqual([`add@${GPU_BACKEND}`]);
       // matmul weighs its work M·N·K against 64 × the hand-off size (a 64×64×64 product)
-      expect(dispatched(() => matmul(randn([63, 64], { generator: g }), randn([64, 64], { generator: g })))).toEqual(['matmul@cpu']);
+      expect(dispatched(() => matmul(randn([63, 64], { generator: g }), randn([64, 64], { generator: g })))).toEqual([`matmul@${cpu}`]);
       expect(dispatched(() => matmul(randn([64, 64], { generator: g }), randn([64, 64], { generator: g })))).toEqual([`matmul@${GPU_BACKEND}`]);
     });
 

@@ -46,7 +46,8 @@ export {
 export { cpuBackend, stridedOffsets, cpuTensor, rowsOf, rowStarts, type Rows } from './backend/cpu/index.ts';
 export { allocate } from './dtype.ts';
 export {
-  setNumThreads, getNumThreads, wasmMemory, wasmInfo, wasmSimdSupported, WasmStorage, type WasmMemoryInfo,
+  setNumThreads, getNumThreads, wasmMemory, wasmInfo, wasmSimdSupported, WasmStorage, type WasmMemoryInfo, type WasmBackend,
+  type FusedExpr, type FusedOps, type Expr as WasmExpr,
 } from './backend/wasm/index.ts';
 
 // ---- nn, optimizers and checkpoints (issue 3) ----

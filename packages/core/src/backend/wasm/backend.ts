@@ -13,6 +13,9 @@ import { batchOffsets } from '../cpu/matmul.ts';
 import type { CompiledKernels } from './codegen.ts';
 import { BINARY_OPS, UNARY_OPS } from './kernels/elementwise.ts';
 import { MR, matmulScratchBytes } from './kernels/matmul.ts';
+import { type FusedExpr, emitFused } from './kernels/fused.ts';
+import { ModuleBuilder } from './asm.ts';
+import { MAX_PAGES } from './heap.ts';
 import type { Heap } from './heap.ts';
 import { BYTES, WasmStorage } from './storage.ts';
 import type { ThreadPool } from './threads.ts';
@@ -30,7 +33,20 @@ export interface WasmEngine {
 
 const isFloat = (d: DType): d is 'float32' | 'float64' => d === 'float32' || d === 'float64';
 
-export function makeWasmBackend(engine: WasmEngine): Backend {
+/** The wasm backend, with the helpers that kernels registered from other packages build on. */
+export interface WasmBackend extends Backend {
+  /**
+   * out = expr(inputs) elementwise over same-shape views, computed in float64 and rounded once into
+   * `dtype`, written into `into` (a view of a wasm tensor made by `empty`) or a fresh contiguous
+   * tensor. Compiled once per name and dtype (into a module of its own, run on the calling thread).
+   * @example wasm.elementwise('axpb', ([x, b], { add, mul, c }) => add(mul(c(2), x), b), [x, b], 'float32')
+   */
+  elementwise(name: string, expr: FusedExpr, inputs: readonly Tensor[], dtype: DType, into?: Tensor): Tensor;
+  /** A contiguous wasm tensor with arbitrary contents, to write into with `elementwise`. */
+  empty(shape: readonly number[], dtype: DType): Tensor;
+}
+
+export function makeWasmBackend(engine: WasmEngine): WasmBackend {
   const { heap, pool, fns } = engine;
   const fnIndex = new Map(engine.kernels.names.map((n, i) => [n, i]));
 
@@ -187,5 +203,39 @@ export function makeWasmBackend(engine: WasmEngine): Backend {
     return heap.fits(bytes);
   };
 
-  return { name: 'wasm', kernels, accepts };
+  /** Fused kernels declared by other packages, compiled on first use. */
+  const fused = new Map<string, (...args: number[]) => void>();
+  const fusedKernel = (name: string, arity: number, dtype: 'float32' | 'float64', expr: FusedExpr): ((...args: number[]) => void) => {
+    const key = `${name}/${dtype}/${arity}`;
+    let fn = fused.get(key);
+    if (!fn) {
+      const m = new ModuleBuilder({ shared: heap.shared, maxPages: MAX_PAGES });
+      emitFused(m, name, `out = ${name}(${arity} strided ${dtype} operands), float64 arithmetic, one rounding`, arity, dtype, expr);
+      if (typeof process !== 'undefined' && process.env?.WEDGE_DUMP_KERNELS) console.error(m.text());
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { env: { memory: heap.memory } });
+      fn = instance.exports[`fused_${name}`] as (...args: number[]) => void;
+      fused.set(key, fn);
+    }
+    return fn;
+  };
+
+  const empty = (shape: readonly number[], dtype: DType): Tensor => new Tensor(WasmStorage.alloc(heap, dtype, sizeOf(shape), 'wasm kernel'), [...shape]);
+
+  const elementwiseFused = (name: string, expr: FusedExpr, inputs: readonly Tensor[], dtype: DType, into?: Tensor): Tensor => {
+    if (!isFloat(dtype)) throw new Error(`wasm elementwise ${name}: float dtypes only, got ${dtype}`);
+    const out = into ?? empty(inputs[0].shape, dtype);
+    try {
+      const fn = fusedKernel(name, inputs.length, dtype, expr);
+      const views = [out, ...inputs];
+      const { n, starts, steps } = rowsOf(views);
+      const bases = views.map(baseOf);
+      const tables = starts.map(i32Block);
+      if (views[0].size > 0) fn(bases[0], tables[0], ...bases.slice(1), ...tables.slice(1), 0, starts[0].length, n, ...steps);
+    } finally {
+      freeTemps();
+    }
+    return out;
+  };
+
+  return { name: 'wasm', kernels, accepts, elementwise: elementwiseFused, empty };
 }

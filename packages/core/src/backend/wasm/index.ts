@@ -10,6 +10,9 @@ import { Heap, type WasmMemoryInfo } from './heap.ts';
 import { ThreadPool, availableCores } from './threads.ts';
 
 export type { WasmMemoryInfo } from './heap.ts';
+export type { WasmBackend } from './backend.ts';
+export type { FusedExpr, FusedOps } from './kernels/fused.ts';
+export type { Expr } from './asm.ts';
 export { WasmStorage } from './storage.ts';
 
 /** The smallest module that uses a simd128 instruction (i32x4.splat of 0, dropped). */

@@ -291,7 +291,7 @@ export class ModuleBuilder {
     this.fns.push(f);
   }
 
-  encode(): Uint8Array {
+  encode(): Uint8Array<ArrayBuffer> {
     // one type per function: (i32 × n) → ()
     const types = this.fns.flatMap((f) => [0x60, ...uleb(f.params.length), ...f.params.map(() => 0x7f), 0]);
     const limits = this.memory.shared ? [0x03, ...uleb(1), ...uleb(this.memory.maxPages)] : [0x00, ...uleb(1)];

@@ -12,11 +12,11 @@ declare namespace WebAssembly {
     grow(deltaPages: number): number;
   }
   class Module {
-    constructor(bytes: Uint8Array);
+    constructor(bytes: Uint8Array<ArrayBuffer>);
   }
   class Instance {
     constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
     readonly exports: Record<string, unknown>;
   }
-  function validate(bytes: Uint8Array): boolean;
+  function validate(bytes: Uint8Array<ArrayBuffer>): boolean;
 }

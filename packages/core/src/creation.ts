@@ -6,6 +6,11 @@ import { Tensor, type NestedArray } from './tensor.ts';
 import { sub, le, ge, where, scalarTensor } from './ops/elementwise.ts';
 import { unsqueeze } from './ops/movement.ts';
 
+/**
+ * Options of the constructors: `dtype` (default float32 for floats, int32 for integers) and `requiresGrad`.
+ * @example
+ * tensor([1, 2], { dtype: 'float64', requiresGrad: true })
+ */
 export interface TensorOptions {
   dtype?: DType;
   requiresGrad?: boolean;
@@ -128,14 +133,18 @@ function fill(op: string, shape: readonly number[], value: number | boolean, opt
   return finish(Tensor.fromArray(data, shape, dtype), opts);
 }
 
+/** A tensor of zeros (float32 unless `dtype` says otherwise). @example zeros([2, 3]); zeros([4], { dtype: 'int32' }) */
 export const zeros = (shape: readonly number[], opts: TensorOptions = {}): Tensor => fill('zeros', shape, 0, opts);
+/** A tensor of ones. @example ones([2, 3], { requiresGrad: true }) */
 export const ones = (shape: readonly number[], opts: TensorOptions = {}): Tensor => fill('ones', shape, 1, opts);
-/** A tensor of x's shape (and dtype, unless `opts.dtype`) filled with `value`. */
+/** A tensor of x's shape (and dtype, unless `opts.dtype`) filled with `value`. @example fullLike(scores, -Infinity) */
 export function fullLike(x: Tensor, value: number | boolean, opts: TensorOptions = {}): Tensor {
   if (!(x instanceof Tensor)) throw new WedgeError(`fullLike: expected a Tensor, got ${describeValue(x)}`);
   return fill('fullLike', x.shape, value, { dtype: x.dtype, ...opts });
 }
+/** Zeros with x's shape and dtype (unless `opts` says otherwise). @example zerosLike(w) */
 export const zerosLike = (x: Tensor, opts: TensorOptions = {}): Tensor => fullLike(x, 0, opts);
+/** Ones with x's shape and dtype. @example onesLike(loss) // the gradient backward() seeds */
 export const onesLike = (x: Tensor, opts: TensorOptions = {}): Tensor => fullLike(x, 1, opts);
 
 /**
@@ -171,6 +180,7 @@ export function arange(start: number, end?: number, step = 1, opts: TensorOption
 /**
  * `steps` evenly spaced values from start to end inclusive (float32 unless `dtype`). Into int32,
  * as PyTorch: the bounds are truncated first, the values computed in float64 and truncated.
+ * @example linspace(0, 1, 5) // [0, 0.25, 0.5, 0.75, 1]
  */
 export function linspace(start: number, end: number, steps: number, opts: TensorOptions = {}): Tensor {
   checkOptions('linspace', opts);
@@ -195,7 +205,7 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
   return finish(Tensor.fromArray(data, [steps], dtype), opts);
 }
 
-/** Identity matrix [n, m] (m defaults to n). */
+/** Identity matrix [n, m] (m defaults to n). @example eye(3); eye(2, 3) */
 export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
   const t = fill('eye', [n, m], 0, opts);
   const data = t.storage.read();
@@ -203,12 +213,20 @@ export function eye(n: number, m = n, opts: TensorOptions = {}): Tensor {
   return t;
 }
 
-/** Keep the last two dims' entries with col − row ≤ diagonal (lower triangle), zero the rest. */
+/**
+ * Keep the last two dims' entries with col − row ≤ diagonal (lower triangle), zero the rest.
+ * @example
+ * tril(ones([3, 3])) // ones on and below the diagonal
+ */
 export function tril(x: Tensor, diagonal = 0): Tensor {
   return where(triangleMask('tril', x, diagonal, true), x, zeroOf(x));
 }
 
-/** Keep entries with col − row ≥ diagonal (upper triangle), zero the rest. */
+/**
+ * Keep entries with col − row ≥ diagonal (upper triangle), zero the rest.
+ * @example
+ * triu(ones([3, 3]), 1) // ones above the diagonal: a causal mask
+ */
 export function triu(x: Tensor, diagonal = 0): Tensor {
   return where(triangleMask('triu', x, diagonal, false), x, zeroOf(x));
 }

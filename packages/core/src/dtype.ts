@@ -1,11 +1,25 @@
 // Dtypes and their typed-array storage, plus PyTorch-style type promotion.
 
+/**
+ * Element types: float32 (the default for floats), float64, int32 (integers and indices), bool.
+ * @example
+ * zeros([2], { dtype: 'float64' })
+ */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+/**
+ * The typed array behind each dtype: Float32Array, Float64Array, Int32Array, Uint8Array (bool).
+ * @example
+ * const values: TypedArray = x.data();
+ */
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 export const DTYPES: readonly DType[] = ['bool', 'int32', 'float32', 'float64'];
 
-/** Allocate zeroed storage of `size` elements for `dtype`. */
+/**
+ * Allocate zeroed storage of `size` elements for `dtype`.
+ * @example
+ * allocate('float32', 6) // Float32Array(6) of zeros
+ */
 export function allocate(dtype: DType, size: number): TypedArray {
   switch (dtype) {
     case 'float32': return new Float32Array(size);
@@ -22,11 +36,16 @@ export function dtypeOfArray(a: TypedArray): DType {
   return 'bool';
 }
 
+/** Whether gradients can flow through this dtype (float32 or float64). @example isFloat('int32') // false */
 export const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
 
 const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
 
-/** PyTorch's promotion for two tensors: bool < int32 < float32 < float64. */
+/**
+ * PyTorch's promotion for two tensors: bool < int32 < float32 < float64.
+ * @example
+ * promoteTypes('int32', 'float32') // 'float32'
+ */
 export function promoteTypes(a: DType, b: DType): DType {
   return RANK[a] >= RANK[b] ? a : b;
 }

@@ -1,5 +1,10 @@
 // Wedge's errors: one class, messages that name the op and every shape involved.
 
+/**
+ * Every error Wedge raises for bad input: the message names the op and the shapes or values involved.
+ * @example
+ * try { matmul(zeros([2, 3]), zeros([4, 5])); } catch (e) { if (e instanceof WedgeError) console.log(e.message); }
+ */
 export class WedgeError extends Error {
   constructor(message: string) {
     super(message);
@@ -7,7 +12,7 @@ export class WedgeError extends Error {
   }
 }
 
-/** `[2, 3, 4]` */
+/** `[2, 3, 4]` @example fmtShape([2, 3]) // '[2, 3]' */
 export const fmtShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 /** A short description of any value for an error message: `"a"`, `NaN`, `null`, `a Tensor [2, 3]`. */

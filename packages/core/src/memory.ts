@@ -21,7 +21,11 @@ export function noteTensorCreated(t: Tensor): void {
   if (scope !== null) scope.push(t);
 }
 
-/** Remove `t` from every open scope so that tidy() leaves it alone (tfjs's keep). */
+/**
+ * Remove `t` from every open scope so that tidy() leaves it alone (tfjs's keep).
+ * @example
+ * let cache: Tensor; tidy(() => { cache = keep(x.exp()); return x.sum(); });
+ */
 export function keep<T extends Tensor>(t: T): T {
   for (const scope of scopes) {
     const i = scope.indexOf(t);

@@ -103,6 +103,11 @@ export class Generator {
   }
 }
 
+/**
+ * A generator's full state (getState/setState), to resume a sequence exactly.
+ * @example
+ * const s = g.getState(); randn([2], { generator: g }); g.setState(s); // the same draws again
+ */
 export interface GeneratorState {
   s: number[];
   spare: number | null;
@@ -110,7 +115,7 @@ export interface GeneratorState {
 
 const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
 
-/** The generator used when none is given. */
+/** The generator used when none is given. @example manualSeed(0); randn([2]) // draws from defaultGenerator */
 export const defaultGenerator = new Generator(0);
 
 /** Seed the default generator. @example manualSeed(0) */
@@ -118,6 +123,12 @@ export function manualSeed(seed: number): Generator {
   return defaultGenerator.manualSeed(seed);
 }
 
+/**
+ * Options of the random constructors: the `generator` to draw from (default: defaultGenerator), `dtype`,
+ * `requiresGrad`.
+ * @example
+ * rand([2, 2], { generator: new Generator(1), dtype: 'float64' })
+ */
 export interface RandomOptions {
   generator?: Generator;
   dtype?: DType;
@@ -141,15 +152,19 @@ function filled(op: string, shape: readonly number[], opts: RandomOptions, draw:
 export const rand = (shape: readonly number[], opts: RandomOptions = {}): Tensor =>
   filled('rand', shape, opts, (g, f32) => (f32 ? g.nextFloat() : g.nextDouble()));
 
-/** Standard normal. */
+/** Standard normal. @example randn([4, 3], { generator: new Generator(0) }) */
 export const randn = (shape: readonly number[], opts: RandomOptions = {}): Tensor =>
   filled('randn', shape, opts, (g) => g.nextNormal());
 
-/** Uniform in [low, high), drawn in float64 and rounded to the dtype. Used by the nn initialisers. */
+/**
+ * Uniform in [low, high), drawn in float64 and rounded to the dtype. Used by the nn initialisers.
+ * @example
+ * uniform([3, 4], -0.5, 0.5, { generator: g })
+ */
 export const uniform = (shape: readonly number[], low: number, high: number, opts: RandomOptions = {}): Tensor =>
   filled('uniform', shape, opts, (g) => low + (high - low) * g.nextDouble());
 
-/** Normal with the given mean and standard deviation. */
+/** Normal with the given mean and standard deviation. @example normal([3], 0, 0.02, { generator: g }) */
 export const normal = (shape: readonly number[], mean: number, std: number, opts: RandomOptions = {}): Tensor =>
   filled('normal', shape, opts, (g) => mean + std * g.nextNormal());
 
@@ -165,7 +180,11 @@ export function randint(low: number, high: number, shape: readonly number[], opt
   return Tensor.fromArray(data, shape, 'int32');
 }
 
-/** A random permutation of 0..n-1, int32 (Fisher–Yates). */
+/**
+ * A random permutation of 0..n-1, int32 (Fisher–Yates).
+ * @example
+ * randperm(5, { generator: new Generator(0) }) // a permutation of 0..4
+ */
 export function randperm(n: number, opts: { generator?: Generator } = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new WedgeError(`randperm: n must be a non-negative integer, got ${n}`);
   const g = opts.generator ?? defaultGenerator;

@@ -2,8 +2,10 @@
 import { type DType, type TypedArray, allocate } from './dtype.ts';
 import { WedgeError, describeValue, fmtShape } from './errors.ts';
 
+/** A tensor's size per dim. @example const s: Shape = [2, 3]; */
 export type Shape = readonly number[];
 
+/** Number of elements of a shape (1 for a scalar's []). @example sizeOf([2, 3, 4]) // 24 */
 export const sizeOf = (shape: Shape): number => shape.reduce((a, b) => a * b, 1);
 
 /**
@@ -72,7 +74,7 @@ export function allocateFor(op: string, dtype: DType, shape: Shape): TypedArray 
   }
 }
 
-/** Row-major strides of a contiguous tensor of `shape`. */
+/** Row-major strides of a contiguous tensor of `shape`. @example contiguousStrides([2, 3, 4]) // [12, 4, 1] */
 export function contiguousStrides(shape: Shape): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;

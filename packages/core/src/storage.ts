@@ -3,6 +3,11 @@
 // backends (the gpu package) bring their own kind and say how to read it back.
 import type { DType, TypedArray } from './dtype.ts';
 
+/**
+ * Where a tensor's values live: a typed array on the CPU, a texture on the GPU. Backends implement it.
+ * @example
+ * const values = x.storage.read(); // the whole buffer, on the CPU
+ */
 export interface Storage {
   /** 'cpu' for typed arrays; a backend's name otherwise. */
   readonly device: string;
@@ -21,6 +26,11 @@ export interface Storage {
   readonly disposed: boolean;
 }
 
+/**
+ * Storage over a typed array on the CPU.
+ * @example
+ * const t = new Tensor(new CpuStorage(new Int32Array([1, 2, 3]), 'int32'), [3]);
+ */
 export class CpuStorage implements Storage {
   readonly device = 'cpu';
   disposed = false;

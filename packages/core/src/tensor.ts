@@ -222,7 +222,7 @@ export class Tensor {
   /**
    * A printout like PyTorch's: the values (elided in the middle when large), then shape and dtype.
    * @example
-   * console.log(String(eye(2))) // tensor([[1, 0], [0, 1]], shape=[2, 2])
+   * console.log(String(eye(2))) // tensor([[1., 0.], [0., 1.]], shape=[2, 2]) (over two lines)
    */
   toString(): string {
     return formatTensor(this);

@@ -7,6 +7,11 @@ import { sizeOf } from './shape.ts';
 import { Tensor } from './tensor.ts';
 import { tensor } from './creation.ts';
 
+/**
+ * Bounds of the shapes shape() draws: ranks and dim sizes.
+ * @example
+ * fc.assert(fc.property(shape({ minRank: 1, maxDim: 5 }), (s) => s.length >= 1));
+ */
 export interface ShapeOptions {
   /** Fewest dims (default 0: scalars included). */
   minRank?: number;
@@ -72,6 +77,11 @@ export function broadcastPair(opts: ShapeOptions = {}): Arbitrary<[number[], num
   return broadcastShapesOf(2, opts) as Arbitrary<[number[], number[]]>;
 }
 
+/**
+ * Bounds of the operand shape pairs matmulPair() draws: largest dim size and batch rank.
+ * @example
+ * fc.assert(fc.property(matmulPair({ maxDim: 4, maxBatchRank: 1 }), ([a, b]) => a.length >= 1 && b.length >= 1));
+ */
 export interface MatmulPairOptions {
   /** Largest M, K and N (default 4). */
   maxDim?: number;
@@ -107,7 +117,11 @@ export function matmulPair(opts: MatmulPairOptions = {}): Arbitrary<[number[], n
     });
 }
 
-/** What fast-check tensors are drawn from (not the TensorOptions of tensor() and zeros()). */
+/**
+ * What fast-check tensors are drawn from (not the TensorOptions of tensor() and zeros()).
+ * @example
+ * tensorOf([2, 3], { min: -1, max: 1, dtype: 'float64' })
+ */
 export interface ValueOptions {
   /** Smallest value (default -2). */
   min?: number;

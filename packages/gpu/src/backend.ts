@@ -9,14 +9,18 @@ import { reduce, softmax } from './kernels/reduce.ts';
 import { accepts, type GpuPolicy } from './policy.ts';
 import type { KernelRunner } from './runtime.ts';
 
-/** Name under which the backend registers. */
+/** Name under which the backend registers. @example getBackend().name === GPU_BACKEND // after useGpu() */
 export const GPU_BACKEND = 'gpu';
 
 /**
  * A backend running on `runner`'s gpu.js instance.
  * @example registerBackend(makeGpuBackend(runner, { cpuHandoffSize: 4096 })); setBackend('gpu');
  */
-/** The gpu backend, with the helper that kernels registered from other packages build on. */
+/**
+ * The gpu backend, with the helper that kernels registered from other packages build on.
+ * @example
+ * const gpu = getBackend() as GpuBackend;
+ */
 export interface GpuBackend extends Backend {
   /**
    * out[i] = expr(inputs at i) on the GPU, for same-shape views; `expr` gets each input's value as

@@ -2,7 +2,11 @@
 // X display), WebGL2 in a browser, or gpu.js's cpu mode (JavaScript loops; for tests without GL).
 import { GPU } from 'gpu.js';
 
-/** gpu.js modes this package runs in. 'cpu' runs the same kernels as JavaScript. */
+/**
+ * gpu.js modes this package runs in. 'cpu' runs the same kernels as JavaScript.
+ * @example
+ * useGpu({ mode: 'cpu' }) // gpu.js's JavaScript mode, no GL needed
+ */
 export type GpuMode = 'headlessgl' | 'webgl2' | 'webgl' | 'cpu';
 
 export interface GpuContext {
@@ -30,6 +34,7 @@ export const defaultMode = (): GpuMode => (isNode ? 'headlessgl' : 'webgl2');
  * Why headless GL cannot run here, or null when it can. gpu.js would only say "not supported", so
  * this loads `gl` itself (resolved from gpu.js's own location, as gpu.js does) to tell a missing
  * native build from a missing display.
+ * @example const why = headlessGlProblem(); if (why) console.log('no headless GL:', why);
  */
 export function headlessGlProblem(): string | null {
   const loaded = loadHeadlessGl();

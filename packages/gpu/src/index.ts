@@ -11,6 +11,11 @@ export { type GpuMode, headlessGlProblem, headlessGlRenderer } from './context.t
 export { type GpuPolicy, DEFAULT_POLICY } from './policy.ts';
 export { GPU_BACKEND, type GpuBackend } from './backend.ts';
 
+/**
+ * Options of useGpu(): the gpu.js `mode`, the CPU hand-off size (GpuPolicy), `quiet`.
+ * @example
+ * useGpu({ mode: 'cpu', cpuHandoffSize: 0, quiet: true })
+ */
 export interface UseGpuOptions extends Partial<GpuPolicy> {
   /** gpu.js mode: 'headlessgl' in Node and 'webgl2' in a browser by default; 'cpu' runs the kernels as JS. */
   mode?: GpuMode;
@@ -64,7 +69,11 @@ export function useGpu(options: UseGpuOptions = {}): boolean {
   return true;
 }
 
-/** What the GPU backend is running on and how much it has done, or null before useGpu(). */
+/**
+ * What the GPU backend is running on and how much it has done, or null before useGpu().
+ * @example
+ * useGpu(); console.log(gpuInfo()); // { mode: 'webgl2', active: true, compiledKernels: 12, … }
+ */
 export function gpuInfo(): { mode: GpuMode; active: boolean; compiledKernels: number; compiles: number; launches: number } | null {
   if (runner === null) return null;
   return {

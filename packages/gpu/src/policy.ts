@@ -6,6 +6,12 @@ import type { Tensor } from '@wedge/core';
 import { MAX_INDEX } from './codegen.ts';
 import { GpuStorage } from './storage.ts';
 
+/**
+ * When the GPU backend takes a call: `cpuHandoffSize`, the element count under which calls whose inputs are all on
+ * the CPU stay there.
+ * @example
+ * useGpu({ cpuHandoffSize: 0 }) // every supported call on the GPU
+ */
 export interface GpuPolicy {
   /**
    * Calls whose inputs are all on the CPU run on the CPU when the largest input and the output
@@ -15,7 +21,11 @@ export interface GpuPolicy {
   cpuHandoffSize: number;
 }
 
-/** Default hand-off: 4096 elements, a 64×64 matrix. */
+/**
+ * Default hand-off: 4096 elements, a 64×64 matrix.
+ * @example
+ * useGpu({ cpuHandoffSize: DEFAULT_POLICY.cpuHandoffSize * 4 })
+ */
 export const DEFAULT_POLICY: GpuPolicy = { cpuHandoffSize: 4096 };
 
 /** float32 lives on the GPU as is and bool as 0/1; float64 and int32 stay on the CPU (exactness). */

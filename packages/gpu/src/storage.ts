@@ -43,7 +43,7 @@ function release(value: GpuValue, bytes: number): void {
   counters.bytes -= bytes;
 }
 
-/** Live GPU buffers owned by tensors, for leak checks. */
+/** Live GPU buffers owned by tensors, for leak checks. @example const { liveTextures, liveBytes } = gpuMemory(); */
 export interface GpuMemoryInfo {
   /** Storages (textures) created and not yet disposed. */
   liveTextures: number;
@@ -74,6 +74,12 @@ export function gpuMemory(): GpuMemoryInfo {
   };
 }
 
+/**
+ * A tensor's values on the GPU: a gpu.js texture, downloaded once on first read() and then cached; dispose() frees
+ * it.
+ * @example
+ * const y = matmul(a, b); y.storage instanceof GpuStorage // true after useGpu()
+ */
 export class GpuStorage implements Storage {
   readonly device = 'gpu';
   private value: GpuValue | null;

@@ -4,7 +4,7 @@
 import { type DType, type Generator, Linear, Module, type Tensor, WedgeError, fmtShape, keep, ones, tril } from '@wedge/core';
 import { RoPE } from './rope.ts';
 
-/** Options every attention module takes. */
+/** Options every attention module takes. @example new StandardAttention(64, 4, 128, { generator: new Generator(0), dtype: 'float64' }) */
 export interface AttentionOptions {
   /** Draws the initial weights (PyTorch's default inits); the default generator when absent. */
   generator?: Generator;

@@ -13,7 +13,11 @@ import { RESILIENCE_MAGNITUDES } from './resilience.ts';
 import type { TestModel } from './test_model.ts';
 import { TripleProductAttention, gramDeterminantComposite } from './triple_attention.ts';
 
-/** What the probe perturbs: per sequence the loud position, per head the loud direction and the key scale. */
+/**
+ * What the probe perturbs: per sequence the loud position, per head the loud direction and the key scale.
+ * @example
+ * const setup: LoudProbeSetup = loudProbeSetup(model, inputs, 0);
+ */
 export interface LoudProbeSetup {
   /** Loud position p_b of each sequence, uniform in the first half [0, half). */
   positions: number[];
@@ -23,7 +27,11 @@ export interface LoudProbeSetup {
   keyScale: number[];
 }
 
-/** One row of the probe: at magnitude m (0: unperturbed), the loud position's stolen attention and the copy accuracy. */
+/**
+ * One row of the probe: at magnitude m (0: unperturbed), the loud position's stolen attention and the copy accuracy.
+ * @example
+ * for (const row of probeLoudKeys(model, evalSet, { seed: 3 }).rows) console.log(row.magnitude, row.attentionMass);
+ */
 export interface LoudProbeRow {
   magnitude: number;
   /** Mean attention weight on the loud position from copy queries whose source is elsewhere (see file head). */
@@ -32,7 +40,7 @@ export interface LoudProbeRow {
   copyAccuracy: number;
 }
 
-/** The probe's magnitudes: the seed's resilience table's. */
+/** The probe's magnitudes: the seed's resilience table's. @example PROBE_MAGNITUDES // [1, 5, 10, 50, 100] */
 export const PROBE_MAGNITUDES: readonly number[] = RESILIENCE_MAGNITUDES;
 
 /** Keys after RoPE, [B, H, T, D], of either attention (no graph). */

@@ -28,7 +28,11 @@ export function gramScore(q: Tensor, k: Tensor, r: Tensor): Tensor {
   return det.neg();
 }
 
-/** One row of the resilience table. `magnitude` is 'ref' for the true match. */
+/**
+ * One row of the resilience table. `magnitude` is 'ref' for the true match.
+ * @example
+ * for (const row of resilienceTable()) console.log(row);
+ */
 export interface ResilienceRow {
   magnitude: number | 'ref';
   /** q · k: the standard attention's (unscaled) score. */
@@ -37,7 +41,7 @@ export interface ResilienceRow {
   gram: number;
 }
 
-/** The loud-key magnitudes the seed tries. */
+/** The loud-key magnitudes the seed tries. @example RESILIENCE_MAGNITUDES // [1, 5, 10, 50, 100] */
 export const RESILIENCE_MAGNITUDES = [1, 5, 10, 50, 100] as const;
 
 /**

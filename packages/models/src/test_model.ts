@@ -5,9 +5,25 @@ import { type DType, Embedding, type Generator, Linear, Module, type Tensor, Wed
 import { StandardAttention } from './attention.ts';
 import { TripleProductAttention } from './triple_attention.ts';
 
+/**
+ * Which attention a TestModel uses: 'standard' softmax(QKᵀ/√d) or 'triple' (Gram-determinant).
+ * @example
+ * const attnType: AttnType = 'triple';
+ */
 export type AttnType = 'standard' | 'triple';
+/**
+ * Both attention types, in the order the comparison trains them.
+ * @example
+ * for (const attnType of ATTN_TYPES) new TestModel({ vocab: 16, dModel: 64, nHead: 4, maxLen: 64, attnType });
+ */
 export const ATTN_TYPES: readonly AttnType[] = ['standard', 'triple'];
 
+/**
+ * The one-layer model's sizes and attention type (the seed's TestModel arguments), plus the weights' generator and
+ * dtype.
+ * @example
+ * new TestModel({ vocab: 16, dModel: 64, nHead: 4, maxLen: 64, attnType: 'standard', generator: new Generator(0) })
+ */
 export interface TestModelConfig {
   vocab: number;
   dModel: number;

@@ -6,6 +6,12 @@ import {
 import { copyAccuracy, evenSeqLen, generateCopyBatch, lossFloor } from './copy_task.ts';
 import { ATTN_TYPES, type AttnType, TestModel } from './test_model.ts';
 
+/**
+ * Everything one comparison run depends on (model sizes, steps, batch, learning rate, evaluation, seed), as the
+ * seed script's arguments.
+ * @example
+ * const config: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, steps: 100, lr: 3e-3 };
+ */
 export interface TrainConfig {
   /** Which models to train, in this order. */
   attnTypes: AttnType[];
@@ -35,7 +41,11 @@ export interface TrainConfig {
   hubScale?: number;
 }
 
-/** The experiment's defaults (the seed's config; PyTorch copies perfectly by ~200/~400 steps). */
+/**
+ * The experiment's defaults (the seed's config; PyTorch copies perfectly by ~200/~400 steps).
+ * @example
+ * trainComparison({ ...DEFAULT_TRAIN_CONFIG, steps: 100 })
+ */
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   attnTypes: ['standard', 'triple'],
   steps: 250,
@@ -50,7 +60,11 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   evalSize: 128,
 };
 
-/** One evaluation. */
+/**
+ * One evaluation.
+ * @example
+ * trainComparison(config, { onEval: (attn, p: EvalPoint) => console.log(attn, p.step, p.evalLoss) })
+ */
 export interface EvalPoint {
   step: number;
   /** Mean training loss over the steps since the previous evaluation (null before training). */
@@ -63,6 +77,11 @@ export interface EvalPoint {
   elapsedMs: number;
 }
 
+/**
+ * One model's run: its config, loss curves, final evaluation and the trained model.
+ * @example
+ * const { standard } = trainComparison(config); standard.final.copyAccuracy
+ */
 export interface ModelResult {
   attnType: AttnType;
   parameters: number;
@@ -77,6 +96,11 @@ export interface ModelResult {
   model: TestModel;
 }
 
+/**
+ * Both models' runs of trainComparison(), standard and triple, trained on the same batches.
+ * @example
+ * const result: ComparisonResult = trainComparison(config);
+ */
 export interface ComparisonResult {
   config: Omit<TrainConfig, 'init'> & { maxLen: number };
   /** The lowest mean loss reachable: (half − 1)/(L − 1) · ln V. */
@@ -86,6 +110,11 @@ export interface ComparisonResult {
   models: ModelResult[];
 }
 
+/**
+ * What onStep receives after each training step: the step, the model's attention type and the loss.
+ * @example
+ * trainComparison(config, { onStep: (info: StepInfo) => console.log(info.step, info.loss) })
+ */
 export interface StepInfo {
   attnType: AttnType;
   step: number;
@@ -96,6 +125,11 @@ export interface StepInfo {
   lastEval: EvalPoint;
 }
 
+/**
+ * Progress hooks of trainComparison(): onStep after every step, onEval at every evaluation.
+ * @example
+ * trainComparison(config, { onEval: (attn, p) => console.log(attn, p.step, p.copyAccuracy) })
+ */
 export interface TrainCallbacks {
   onModelStart?(attnType: AttnType, model: TestModel): void;
   onStep?(info: StepInfo): void;
@@ -195,6 +229,7 @@ const median = (xs: number[]): number => {
 /**
  * A run stopped because a number stopped being finite: the loss of a step, the held-out loss,
  * or a weight. Names the model and the step.
+ * @example try { trainComparison(config); } catch (e) { if (e instanceof DivergenceError) console.log(e.message); }
  */
 export class DivergenceError extends WedgeError {
   constructor(
@@ -206,7 +241,11 @@ export class DivergenceError extends WedgeError {
   }
 }
 
-/** The first parameter with a non-finite value, as "'name' holds NaN" (null when all are finite). */
+/**
+ * The first parameter with a non-finite value, as "'name' holds NaN" (null when all are finite).
+ * @example
+ * const bad = firstNonFiniteWeight(model); if (bad) throw new Error(`${bad} is not finite`);
+ */
 export function firstNonFiniteWeight(model: TestModel): string | null {
   for (const [name, p] of model.namedParameters()) {
     const d = p.data();
@@ -218,6 +257,7 @@ export function firstNonFiniteWeight(model: TestModel): string | null {
 /**
  * Everything a training run needs to continue exactly where it stopped: the model, Adam's state,
  * the batch generator's state, the step counter and the history so far.
+ * @example trainModel('triple', config, { checkpointEvery: 50, onCheckpoint: (c: TrainCheckpoint, step) => save(step, c.tensors, c.metadata) })
  */
 export interface TrainCheckpoint {
   /** `model.<key>` (the state dict) and `optim.<key>` (Adam's moments) tensors. */
@@ -235,7 +275,11 @@ interface Progress {
   stepTimes: number[];
 }
 
-/** Options of trainModel beyond the config. */
+/**
+ * Options of trainModel beyond the config.
+ * @example
+ * trainModel('standard', config, { callbacks: { onStep: (s) => console.log(s.step, s.loss) } })
+ */
 export interface TrainModelOptions {
   /** The held-out set (default: makeEvalSet from the config, seed + 2). */
   evalSet?: readonly [Tensor, Tensor][];

@@ -11,6 +11,12 @@ import { clone } from '../ops/movement.ts';
 import { onesLike } from '../creation.ts';
 import { nonDifferentiableOrigin } from '../ops/define.ts';
 
+/**
+ * Options of backward(): `retainGraph` keeps the tape for a second sweep, `createGraph` records the backward
+ * itself (gradients of gradients).
+ * @example
+ * loss.backward(undefined, { createGraph: true })
+ */
 export interface BackwardOptions {
   /** Keep the graph so that backward() can run through it again. */
   retainGraph?: boolean;
@@ -18,7 +24,11 @@ export interface BackwardOptions {
   createGraph?: boolean;
 }
 
-/** Tensors reachable from `root` through inputs that require grad, each after all of its inputs. */
+/**
+ * Tensors reachable from `root` through inputs that require grad, each after all of its inputs.
+ * @example
+ * topologicalOrder(loss).map((t) => t.gradFn)
+ */
 export function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
@@ -55,6 +65,11 @@ function accumulate(t: Tensor, g: Tensor, keepGraph: boolean): void {
   t.grad = t.grad === null ? stored : add(t.grad, stored);
 }
 
+/**
+ * Reverse-mode sweep from `root` (what tensor.backward() calls): gradients accumulate into the leaves' `.grad`.
+ * @example
+ * backward(loss); backward(y, onesLike(y), { retainGraph: true })
+ */
 export function backward(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
   const createGraph = options.createGraph ?? false;
   const retainGraph = options.retainGraph ?? createGraph;

@@ -2,6 +2,7 @@
 
 let enabled = true;
 
+/** Whether ops record the tape now (false inside noGrad()). @example noGrad(() => isGradEnabled()) // false */
 export const isGradEnabled = (): boolean => enabled;
 
 /** Run `fn` with graph recording set to `flag`, restoring the previous mode afterwards. */
@@ -21,5 +22,9 @@ export function withGradMode<T>(flag: boolean, fn: () => T): T {
  */
 export const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
 
-/** Run `fn` with recording on, even inside noGrad(). */
+/**
+ * Run `fn` with recording on, even inside noGrad().
+ * @example
+ * noGrad(() => enableGrad(() => x.mul(w))) // recorded after all
+ */
 export const enableGrad = <T>(fn: () => T): T => withGradMode(true, fn);

@@ -6,6 +6,11 @@ import { Tensor } from '../tensor.ts';
 import { noGrad } from './grad_mode.ts';
 import { Generator } from '../random.ts';
 
+/**
+ * Tolerances and step of gradcheck(): `eps` (finite-difference step), `atol`, `rtol`.
+ * @example
+ * gradcheck(f, [a], { eps: 1e-6, atol: 1e-5, rtol: 1e-3 })
+ */
 export interface GradcheckOptions {
   /** Finite-difference step. */
   eps?: number;
@@ -15,6 +20,11 @@ export interface GradcheckOptions {
   seed?: number;
 }
 
+/**
+ * The first disagreement findGradMismatch() found: which input, which element, the numeric and the analytic value.
+ * @example
+ * const m = findGradMismatch(f, [a]); if (m) console.log(m.input, m.index, m.numeric, m.analytic);
+ */
 export interface GradcheckMismatch {
   input: number;
   index: number[];
@@ -41,7 +51,11 @@ export function gradcheck(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opt
   return true;
 }
 
-/** Like gradcheck, but returns the first mismatch (or null) instead of throwing. */
+/**
+ * Like gradcheck, but returns the first mismatch (or null) instead of throwing.
+ * @example
+ * const m = findGradMismatch((t) => t.exp(), [randn([3], { dtype: 'float64', requiresGrad: true })]); // null
+ */
 export function findGradMismatch(fn: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckMismatch | null {
   const { eps = 1e-6, atol = 1e-5, rtol = 1e-3, seed = 0 } = opts;
   inputs.forEach((x, i) => {

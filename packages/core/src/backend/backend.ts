@@ -6,9 +6,15 @@ import type { Tensor } from '../tensor.ts';
 /**
  * A kernel computes a fresh output from its inputs. Inputs may be strided views (broadcast dims
  * have stride 0); shapes are already checked by the op. Outputs are contiguous.
+ * @example const expKernel: Kernel = ([x]) => cpuTensor(Float32Array.from(x.data(), Math.exp), x.shape, 'float32');
  */
 export type Kernel = (inputs: readonly Tensor[], attrs: any, backend: Backend) => Tensor;
 
+/**
+ * A backend plugin: kernels keyed by name, and optionally a say in which calls it takes.
+ * @example
+ * registerBackend({ name: 'mine', kernels: { exp: expKernel } }); setBackend('mine');
+ */
 export interface Backend {
   readonly name: string;
   readonly kernels: Readonly<Partial<Record<string, Kernel>>>;

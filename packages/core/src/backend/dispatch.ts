@@ -20,17 +20,31 @@ let cpuEngine: Backend = cpuBackend;
  */
 const extraKernels = new Map<string, Map<string, Kernel>>();
 
+/**
+ * Receives each kernel call: the kernel, the backend that ran it, and why the backends before it did not.
+ * @example
+ * logKernels((kernel, backend, why) => console.log(kernel, backend, why ?? ''))
+ */
 export type KernelLogger = (kernel: string, backend: string, reason?: string) => void;
 const printLine: KernelLogger = (k, b, why) => console.error(`[wedge] ${k} → ${b}${why ? ` (${why})` : ''}`);
 // NOTE: `process` is read through globalThis so this file needs no Node types and runs in a browser.
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
 let logger: KernelLogger | null = env?.WEDGE_LOG_KERNELS ? printLine : null;
 
-/** Log every kernel call with the backend that ran it; `null` turns logging off. */
+/**
+ * Log every kernel call with the backend that ran it; `null` turns logging off.
+ * @example
+ * logKernels(true); x.matmul(w); logKernels(null);
+ */
 export function logKernels(fn: KernelLogger | null | true): void {
   logger = fn === true ? printLine : fn;
 }
 
+/**
+ * Add (or replace) a backend by its name; setBackend() makes it active.
+ * @example
+ * registerBackend({ name: 'mine', kernels: { exp: expKernel } })
+ */
 export function registerBackend(backend: Backend): void {
   backends.set(backend.name, backend);
   if (active.name === backend.name) active = backend;
@@ -54,12 +68,20 @@ export function registerKernels(backend: string, kernels: Readonly<Record<string
   for (const [name, k] of Object.entries(kernels)) registerKernel(backend, name, k);
 }
 
-/** The kernel `name` of `backend`: its own, else one registered for it by name. */
+/**
+ * The kernel `name` of `backend`: its own, else one registered for it by name.
+ * @example
+ * kernelOf(getBackend(), 'matmul') !== undefined
+ */
 export function kernelOf(backend: Backend, name: string): Kernel | undefined {
   return backend.kernels[name] ?? extraKernels.get(backend.name)?.get(name);
 }
 
-/** Make `name` the active backend. `setBackend('cpu')` runs everything on the JS reference. */
+/**
+ * Make `name` the active backend. `setBackend('cpu')` runs everything on the JS reference.
+ * @example
+ * setBackend('cpu')
+ */
 export function setBackend(name: string): void {
   const b = backends.get(name);
   if (!b) throw new WedgeError(`setBackend: no backend '${name}' (registered: ${[...backends.keys()].join(', ')})`);
@@ -70,6 +92,7 @@ export function setBackend(name: string): void {
  * Make the registered backend `name` the default CPU engine: the fallback of every other backend,
  * and the active one if the active one was the previous engine. The wasm backend calls this when it
  * loads where WebAssembly SIMD runs.
+ * @example setCpuEngine('wasm')
  */
 export function setCpuEngine(name: string): void {
   const b = backends.get(name);
@@ -78,11 +101,18 @@ export function setCpuEngine(name: string): void {
   cpuEngine = b;
 }
 
+/** The active backend. @example getBackend().name // 'cpu' */
 export const getBackend = (): Backend => active;
+/** The backend that runs CPU work (the fallback of every other backend). @example getCpuEngine().name // 'cpu' */
 export const getCpuEngine = (): Backend => cpuEngine;
+/** Names of the registered backends. @example listBackends() // ['cpu', 'gpu'] */
 export const listBackends = (): string[] => [...backends.keys()];
 
-/** The backends a call tries, in order: active → CPU engine → CPU reference, without repeats. */
+/**
+ * The backends a call tries, in order: active → CPU engine → CPU reference, without repeats.
+ * @example
+ * fallbackChain().map((b) => b.name) // ['gpu', 'cpu']
+ */
 export function fallbackChain(): Backend[] {
   if (active === cpuBackend) return [cpuBackend];
   const chain = [active];
@@ -91,13 +121,21 @@ export function fallbackChain(): Backend[] {
   return chain;
 }
 
-/** A view of `t` whose storage is on the CPU (same shape, strides and offset). */
+/**
+ * A view of `t` whose storage is on the CPU (same shape, strides and offset).
+ * @example
+ * toCpu(y).storage.device // 'cpu'
+ */
 export function toCpu(t: Tensor): Tensor {
   if (t.storage.device === 'cpu') return t;
   return new Tensor(new CpuStorage(t.storage.read(), t.dtype), t.shape, t.strides, t.offset);
 }
 
-/** Run kernel `name` on the first backend of the fallback chain that has it and accepts the call. */
+/**
+ * Run kernel `name` on the first backend of the fallback chain that has it and accepts the call.
+ * @example
+ * runKernel('exp', [x])
+ */
 export function runKernel(name: string, inputs: readonly Tensor[], attrs: unknown = {}): Tensor {
   for (const x of inputs) {
     if (x.storage.disposed) throw new WedgeError(`${name}: an input tensor was disposed`);

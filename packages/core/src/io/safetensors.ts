@@ -21,6 +21,12 @@ const READABLE = {
   BOOL: { bytes: 1, dtype: 'bool' },
 } as const satisfies Record<string, { bytes: number; dtype: DType }>;
 
+/**
+ * The dtypes a safetensors file may hold that Wedge reads (F16/BF16 widen to float32, I64 narrows to int32 with a
+ * range check).
+ * @example
+ * const kind: SafetensorsDType = 'F32';
+ */
 export type SafetensorsDType = keyof typeof READABLE;
 
 /** Headers above this are refused (as the reference implementation does), so a lying length cannot exhaust memory. */
@@ -71,11 +77,21 @@ function preview(v: unknown): string {
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/**
+ * What decodeSafetensors()/loadSafetensors() return: the tensors by name and the string metadata.
+ * @example
+ * const { tensors, metadata } = decodeSafetensors(bytes);
+ */
 export interface SafetensorsContents {
   tensors: Record<string, Tensor>;
   metadata: Record<string, string>;
 }
 
+/**
+ * Options of the writers: `int64: true` writes int32 tensors as I64 (what PyTorch's index tensors are).
+ * @example
+ * encodeSafetensors({ ids }, undefined, { int64: true })
+ */
 export interface SafetensorsWriteOptions {
   /** Write int32 tensors as I64 (PyTorch's default integer type, e.g. token ids for F.cross_entropy). */
   int64?: boolean;

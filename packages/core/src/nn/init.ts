@@ -5,12 +5,21 @@ import { WedgeError, fmtShape } from '../errors.ts';
 import { defaultGenerator, normal, uniform, type Generator } from '../random.ts';
 import type { Tensor } from '../tensor.ts';
 
+/**
+ * Options of the initialisers: the `generator` to draw from and the `dtype`.
+ * @example
+ * kaimingUniformA5([4, 8], { generator: new Generator(0) })
+ */
 export interface InitOptions {
   generator?: Generator;
   dtype?: DType;
 }
 
-/** fan_in of a weight [out, in, ...]: in × (product of the remaining dims), as torch.nn.init computes it. */
+/**
+ * fan_in of a weight [out, in, ...]: in × (product of the remaining dims), as torch.nn.init computes it.
+ * @example
+ * fanIn([16, 8]) // 8: a Linear weight [out, in]
+ */
 export function fanIn(shape: readonly number[]): number {
   if (shape.length < 2) {
     throw new WedgeError(`fanIn: needs a weight with at least 2 dims, got ${fmtShape(shape)}`);
@@ -30,13 +39,21 @@ export function kaimingUniformA5(shape: readonly number[], opts: InitOptions = {
   return uniform(shape, -bound, bound, { generator: opts.generator ?? defaultGenerator, dtype: opts.dtype });
 }
 
-/** U(−1/√fan_in, 1/√fan_in): PyTorch's Linear bias initialisation (0 when fan_in is 0). */
+/**
+ * U(−1/√fan_in, 1/√fan_in): PyTorch's Linear bias initialisation (0 when fan_in is 0).
+ * @example
+ * biasUniform([4], 8, { generator: g }) // U(±1/√8), as nn.Linear's bias
+ */
 export function biasUniform(shape: readonly number[], fanInOfWeight: number, opts: InitOptions = {}): Tensor {
   const bound = fanInOfWeight > 0 ? 1 / Math.sqrt(fanInOfWeight) : 0;
   return uniform(shape, -bound, bound, { generator: opts.generator ?? defaultGenerator, dtype: opts.dtype });
 }
 
-/** N(0, 1): PyTorch's Embedding initialisation. */
+/**
+ * N(0, 1): PyTorch's Embedding initialisation.
+ * @example
+ * standardNormal([16, 32], { generator: g }) // as nn.Embedding's weight
+ */
 export function standardNormal(shape: readonly number[], opts: InitOptions = {}): Tensor {
   return normal(shape, 0, 1, { generator: opts.generator ?? defaultGenerator, dtype: opts.dtype });
 }

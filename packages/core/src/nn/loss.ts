@@ -8,6 +8,12 @@ import type { Tensor } from '../tensor.ts';
 import { toCpu } from '../backend/dispatch.ts';
 import { where } from '../ops/elementwise.ts';
 
+/**
+ * Options of crossEntropy(), as torch.nn.functional.cross_entropy: `ignoreIndex` and `reduction` ('mean' | 'sum'
+ * | 'none').
+ * @example
+ * crossEntropy(logits, targets, { ignoreIndex: -100, reduction: 'sum' })
+ */
 export interface CrossEntropyOptions {
   /** Targets equal to this contribute nothing and are not counted in the mean (PyTorch: -100). */
   ignoreIndex?: number;

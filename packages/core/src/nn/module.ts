@@ -35,10 +35,20 @@ interface Slot {
  * new Mlp().namedParameters().map(([n]) => n); // ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
  */
 export abstract class Module {
+  /**
+   * Whether the module is in training mode (train()/eval() set it on the whole tree).
+   * @example
+   * model.eval(); model.training // false
+   */
   training = true;
   /** Buffer field names → persistent (saved in stateDict). A Map keeps registration order. */
   private readonly bufferNames = new Map<string, boolean>();
 
+  /**
+   * The module's computation. Subclasses define it; call it directly (there are no hooks).
+   * @example
+   * class Mlp extends Module { fc = new Linear(4, 2); forward(x: Tensor) { return this.fc.forward(x).relu(); } }
+   */
   abstract forward(...args: any[]): Tensor;
 
   /**
@@ -72,7 +82,11 @@ export abstract class Module {
     return own;
   }
 
-  /** Direct sub-modules, in field order; an array of Modules gives 'name.0', 'name.1', …. */
+  /**
+   * Direct sub-modules, in field order; an array of Modules gives 'name.0', 'name.1', ….
+   * @example
+   * model.namedChildren().map(([name]) => name) // ['embed', 'attn', 'unembed']
+   */
   namedChildren(): [string, Module][] {
     const out: [string, Module][] = [];
     for (const [name, v] of Object.entries(this)) {
@@ -83,11 +97,16 @@ export abstract class Module {
     }
     return out;
   }
+  /** The direct submodules, in field order. @example model.children().length */
   children(): Module[] {
     return this.namedChildren().map(([, m]) => m);
   }
 
-  /** This module and every module below it, depth first ('' names this one), each once. */
+  /**
+   * This module and every module below it, depth first ('' names this one), each once.
+   * @example
+   * for (const [name, m] of model.namedModules()) console.log(name || '(root)', m.constructor.name);
+   */
   namedModules(prefix = '', seen = new Set<Module>()): [string, Module][] {
     if (seen.has(this)) return [];
     seen.add(this);
@@ -95,11 +114,20 @@ export abstract class Module {
     for (const [name, child] of this.namedChildren()) out.push(...child.namedModules(join(prefix, name), seen));
     return out;
   }
+  /**
+   * This module and every submodule, depth first.
+   * @example
+   * model.modules().filter((m) => m instanceof Linear).length
+   */
   modules(): Module[] {
     return this.namedModules().map(([, m]) => m);
   }
 
-  /** Every parameter with its dotted name; a parameter shared by two modules is listed once. */
+  /**
+   * Every parameter with its dotted name; a parameter shared by two modules is listed once.
+   * @example
+   * model.namedParameters().map(([name, p]) => `${name} ${p.shape}`)
+   */
   namedParameters(): [string, Parameter][] {
     const seen = new Set<Tensor>();
     const out: [string, Parameter][] = [];
@@ -112,10 +140,21 @@ export abstract class Module {
     }
     return out;
   }
+  /**
+   * Every parameter of the tree, each once (what an optimizer takes).
+   * @example
+   * new Adam(model.parameters(), { lr: 1e-3 })
+   */
   parameters(): Parameter[] {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /**
+   * Non-parameter tensors registered on the tree (e.g. RoPE's cos/sin tables), with dotted names; they are part of
+   * the state dict.
+   * @example
+   * model.namedBuffers().map(([name]) => name) // ['attn.rope.cos', 'attn.rope.sin']
+   */
   namedBuffers(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules()) {
@@ -123,20 +162,34 @@ export abstract class Module {
     }
     return out;
   }
+  /** The buffers of the tree, without names. @example model.buffers().length */
   buffers(): Tensor[] {
     return this.namedBuffers().map(([, b]) => b);
   }
 
-  /** Set training mode here and below (affects layers such as dropout). */
+  /**
+   * Set training mode here and below (affects layers such as dropout).
+   * @example
+   * model.train(); // back to training after model.eval()
+   */
   train(mode = true): this {
     for (const m of this.modules()) m.training = mode;
     return this;
   }
+  /**
+   * Evaluation mode for the whole tree (train(false)); returns this.
+   * @example
+   * const logits = noGrad(() => model.eval().forward(x));
+   */
   eval(): this {
     return this.train(false);
   }
 
-  /** Drop every parameter's gradient (PyTorch's zero_grad(set_to_none=True)). */
+  /**
+   * Drop every parameter's gradient (PyTorch's zero_grad(set_to_none=True)).
+   * @example
+   * model.zeroGrad(); loss.backward();
+   */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
   }

@@ -4,12 +4,23 @@ import type { InputGrads } from '../autograd/node.ts';
 import { isGradEnabled } from '../autograd/grad_mode.ts';
 import type { Tensor } from '../tensor.ts';
 
+/**
+ * What an op's backward receives besides gOut: its inputs, its output and its attributes.
+ * @example
+ * backward: (gOut, { out }) => ({ x: () => mul(gOut, out) })
+ */
 export interface SavedContext<A> {
   readonly inputs: readonly Tensor[];
   readonly out: Tensor;
   readonly attrs: A;
 }
 
+/**
+ * An op's declaration: name, input names, forward (kernel calls) and backward (differentiable ops, one thunk per
+ * input).
+ * @example
+ * const def: OpDef<void> = { name: 'exp', inputs: ['x'], forward: ([x]) => runKernel('exp', [x]), backward: (gOut, { out }) => ({ x: () => mul(gOut, out) }) };
+ */
 export interface OpDef<A> {
   readonly name: string;
   /** Names of the inputs, in order; the backward's keys. `'...'` names a variadic list (`x.0`, `x.1`, …). */
@@ -30,6 +41,14 @@ export interface OpDef<A> {
  */
 export type OpFn<A> = (inputs: readonly Tensor[], attrs: A) => Tensor;
 
+/**
+ * Declare an op (see OpDef): the function it returns runs the forward and records a tape node when an input
+ * requires grad.
+ * @example
+ * const myExp = defineOp<void>({ name: 'exp', inputs: ['x'], forward: ([x]) => runKernel('exp', [x]),
+ *   backward: (gOut, { out }) => ({ x: () => mul(gOut, out) }) }); // d/dx eˣ = eˣ
+ * myExp([x], undefined)
+ */
 export function defineOp<A>(def: OpDef<A>): OpFn<A> {
   return (inputs, attrs) => {
     const out = def.forward(inputs, attrs);

@@ -16,6 +16,7 @@ type UnaryGrad = (gOut: Tensor, x: Tensor, out: Tensor) => Tensor;
 /**
  * Where an op's gradient is smooth, for the tests that check it by finite differences: values in
  * [min, max], at least `awayFromZero` from 0 (a kink or pole there), or all `distinct` (no ties).
+ * @example ELEMENTWISE_OPS.log.domain[0] // { min: 0.1, max: 3 }: log's gradient is checked on positive values
  */
 export interface Domain {
   readonly min?: number;
@@ -52,7 +53,9 @@ const UNARY = {
   sign: { bool: true, domain: { awayFromZero: 0.25 }, grad: (gOut) => mul(gOut, 0) }, //  0 almost everywhere
 } satisfies Record<string, UnaryDef>;
 
+/** The name of a unary elementwise op (the keys of the unary table). @example const op: UnaryOp = 'tanh'; */
 export type UnaryOp = keyof typeof UNARY;
+/** The unary elementwise ops' names, in table order. @example UNARY_OPS.includes('exp') // true */
 export const UNARY_OPS = Object.keys(UNARY) as UnaryOp[];
 
 type BinaryGrads = (gOut: Tensor, a: Tensor, b: Tensor, out: Tensor) => { a: () => Tensor; b: () => Tensor };
@@ -96,19 +99,34 @@ const BINARY = {
   },
 } satisfies Record<string, BinaryDef>;
 
+/** The name of a binary arithmetic op. @example const op: BinaryOp = 'add'; */
 export type BinaryOp = keyof typeof BINARY;
+/**
+ * The binary arithmetic ops' names, in table order.
+ * @example
+ * BINARY_OPS // ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum']
+ */
 export const BINARY_OPS = Object.keys(BINARY) as BinaryOp[];
 
-/** Comparisons: bool outputs, no gradient. */
+/** Comparisons: bool outputs, no gradient. @example COMPARISON_OPS.length // 6 */
 export const COMPARISON_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+/** The name of a comparison op. @example const op: ComparisonOp = 'lt'; */
 export type ComparisonOp = (typeof COMPARISON_OPS)[number];
 
-/** Every elementwise op of the table. */
+/**
+ * Every elementwise op of the table.
+ * @example
+ * const ops: ElementwiseOp[] = [...UNARY_OPS, ...BINARY_OPS, ...COMPARISON_OPS];
+ */
 export type ElementwiseOp = UnaryOp | BinaryOp | ComparisonOp;
 
 // ---- the machinery behind the tables ------------------------------------------------------------
 
-/** A stride-0 view of `t` broadcast to `shape` (no graph: used inside forwards). */
+/**
+ * A stride-0 view of `t` broadcast to `shape` (no graph: used inside forwards).
+ * @example
+ * broadcastView(tensor([1, 2, 3]), [2, 3]).strides // [0, 1]
+ */
 export function broadcastView(t: Tensor, shape: Shape): Tensor {
   if (sameShape(t.shape, shape)) return t;
   const lead = shape.length - t.ndim;
@@ -260,40 +278,57 @@ const tieSplit = (gOut: Tensor, lost: Tensor, tied: Tensor): Tensor => where(los
 
 /** a + b, broadcasting. @example add(x, 1) */
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
-/** a − b, broadcasting. */
+/** a − b, broadcasting. @example sub(x, x.mean(-1, true)) */
 export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
-/** a · b, broadcasting. */
+/** a · b, broadcasting. @example mul(x, 0.5) */
 export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
-/** a / b (true division: integer inputs give float32). */
+/** a / b (true division: integer inputs give float32). @example div(tensor([1, 2]), 2) // [0.5, 1] */
 export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
 /** aᵇ with a tensor or scalar exponent. @example pow(x, 2) */
 export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
-/** Elementwise maximum (NaN propagates). */
+/** Elementwise maximum (NaN propagates). @example maximum(x, 0) // ReLU */
 export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
-/** Elementwise minimum (NaN propagates). */
+/** Elementwise minimum (NaN propagates). @example minimum(x, 1) */
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+/** a == b elementwise, broadcasting, as a bool tensor. @example eq(argmax(logits, -1), targets) */
 export const eq = (a: TensorLike, b: TensorLike): Tensor => binary('eq', a, b);
+/** a != b elementwise, broadcasting, as a bool tensor. @example ne(ids, 0) */
 export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b);
+/** a < b elementwise, broadcasting, as a bool tensor. @example lt(x, 0) */
 export const lt = (a: TensorLike, b: TensorLike): Tensor => binary('lt', a, b);
+/** a ≤ b elementwise, broadcasting, as a bool tensor. @example le(x, 1) */
 export const le = (a: TensorLike, b: TensorLike): Tensor => binary('le', a, b);
+/** a > b elementwise, broadcasting, as a bool tensor. @example gt(x, 0) */
 export const gt = (a: TensorLike, b: TensorLike): Tensor => binary('gt', a, b);
+/** a ≥ b elementwise, broadcasting, as a bool tensor. @example ge(x, 0) */
 export const ge = (a: TensorLike, b: TensorLike): Tensor => binary('ge', a, b);
 
+/** −x. Derivative: −1. @example neg(x) */
 export const neg = (x: Tensor): Tensor => unary('neg', x);
+/** eˣ. Derivative: eˣ. @example exp(tensor([0, 1])) // [1, 2.718…] */
 export const exp = (x: Tensor): Tensor => unary('exp', x);
+/** Natural log. Derivative: 1/x. @example log(softmax(x, -1)) */
 export const log = (x: Tensor): Tensor => unary('log', x);
+/** √x. Derivative: 1/(2√x). @example sqrt(tensor([4, 9])) // [2, 3] */
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+/** |x|. Derivative: sign(x) (0 at 0, as PyTorch). @example abs(tensor([-2, 3])) // [2, 3] */
 export const abs = (x: Tensor): Tensor => unary('abs', x);
+/** tanh x. Derivative: 1 − tanh²x. @example tanh(x) */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+/** 1 / (1 + e⁻ˣ). Derivative: σ(x)(1 − σ(x)). @example sigmoid(logits) */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+/** max(x, 0). Derivative: 1 where x > 0, else 0. @example relu(matmul(x, w)) */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** sin x. Derivative: cos x. @example sin(linspace(0, Math.PI, 5)) */
 export const sin = (x: Tensor): Tensor => unary('sin', x);
+/** cos x. Derivative: −sin x. @example cos(linspace(0, Math.PI, 5)) */
 export const cos = (x: Tensor): Tensor => unary('cos', x);
+/** −1, 0 or 1 by sign (0 for NaN, as PyTorch). Derivative: 0. @example sign(tensor([-3, 0, 2])) // [-1, 0, 1] */
 export const sign = (x: Tensor): Tensor => unary('sign', x);
-/** x² (composite: its gradient comes from mul). */
+/** x² (composite: its gradient comes from mul). @example square(sub(pred, target)).mean() */
 export const square = (x: Tensor): Tensor => mul(x, x);
 
-/** One row of ELEMENTWISE_OPS. */
+/** One row of ELEMENTWISE_OPS. @example const { kind, fn } = ELEMENTWISE_OPS.exp; // 'unary', exp */
 export interface ElementwiseOpInfo {
   readonly kind: 'unary' | 'binary' | 'comparison';
   /** The public free function (a Tensor method of the same name calls it). */
@@ -305,6 +340,7 @@ export interface ElementwiseOpInfo {
 /**
  * Every op of the tables with its free function and the values its gradient is smooth on. The
  * compiler insists on a free function per table name; tests iterate this rather than a list of their own.
+ * @example for (const [name, info] of Object.entries(ELEMENTWISE_OPS)) console.log(name, info.kind);
  */
 export const ELEMENTWISE_OPS: Readonly<Record<ElementwiseOp, ElementwiseOpInfo>> = {
   ...entries('unary', { neg, exp, log, sqrt, abs, tanh, sigmoid, relu, sin, cos, sign } satisfies Record<UnaryOp, unknown>),
@@ -332,7 +368,11 @@ const castOther = defineOp<{ dtype: DType }>({
   forward: ([x], attrs) => runKernel('cast', [x], attrs),
 });
 
-/** The same values as `dtype` (returns `x` itself when it already is). Float→int truncates toward 0. */
+/**
+ * The same values as `dtype` (returns `x` itself when it already is). Float→int truncates toward 0.
+ * @example
+ * cast(tensor([1.7, -1.7]), 'int32') // [1, -1]
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   checkTensor('cast', x);
   if (x.dtype === dtype) return x;

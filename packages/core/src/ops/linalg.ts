@@ -69,7 +69,11 @@ function matmulBatch(a: Tensor, b: Tensor, batchA: readonly number[], batchB: re
   return broadcastShapes('matmul', batchA, batchB);
 }
 
-/** Outer product of two vectors: [M] ⊗ [N] → [M, N]. Same as einsum('i,j->ij', a, b). */
+/**
+ * Outer product of two vectors: [M] ⊗ [N] → [M, N]. Same as einsum('i,j->ij', a, b).
+ * @example
+ * outer(tensor([1, 2]), tensor([3, 4, 5])).shape // [2, 3]
+ */
 export function outer(a: Tensor, b: Tensor): Tensor {
   if (a.ndim !== 1 || b.ndim !== 1) {
     throw new WedgeError(`outer: needs two 1-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);

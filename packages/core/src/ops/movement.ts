@@ -79,14 +79,18 @@ const reshapeOp = defineOp<{ shape: number[]; strict: boolean }>({
   backward: (gOut, { inputs: [x] }) => ({ x: () => reshape(gOut, x.shape) }),
 });
 
-/** Same elements in a new shape (one dim may be -1): a view when the strides allow, else a copy. */
+/**
+ * Same elements in a new shape (one dim may be -1): a view when the strides allow, else a copy.
+ * @example
+ * reshape(x, [B, T, H, D])
+ */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferShape('reshape', x, shape);
   if (sameShape(target, x.shape)) return x;
   return reshapeOp([x], { shape: target, strict: false });
 }
 
-/** Like reshape, but never copies: throws when the strides do not allow a view. */
+/** Like reshape, but never copies: throws when the strides do not allow a view. @example view(x, [2, -1]) */
 export function view(x: Tensor, shape: readonly number[]): Tensor {
   const target = inferShape('view', x, shape);
   return reshapeOp([x], { shape: target, strict: true });
@@ -132,13 +136,17 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   return permute(x, dims);
 }
 
-/** Insert a size-1 dim at `dim` (a view). */
+/** Insert a size-1 dim at `dim` (a view). @example unsqueeze(bias, 0).shape // [1, N] */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   const d = normalizeDim('unsqueeze', dim, x.ndim + 1, x.shape);
   return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }
 
-/** Remove size-1 dims (all, or those named). A named dim that is not 1 is left alone, as in PyTorch. */
+/**
+ * Remove size-1 dims (all, or those named). A named dim that is not 1 is left alone, as in PyTorch.
+ * @example
+ * squeeze(zeros([2, 1, 3])).shape // [2, 3]
+ */
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
   const named =
     dim === undefined ? null : (typeof dim === 'number' ? [dim] : dim).map((d) => normalizeDim('squeeze', d, x.ndim, x.shape));
@@ -157,7 +165,11 @@ const expandOp = defineOp<{ shape: number[] }>({
   backward: (gOut) => ({ x: () => gOut }),
 });
 
-/** Broadcast to `shape` without copying (-1 keeps a size). Only size-1 or new leading dims grow. */
+/**
+ * Broadcast to `shape` without copying (-1 keeps a size). Only size-1 or new leading dims grow.
+ * @example
+ * expand(zeros([1, 3]), [4, 3]).strides // [0, 1]
+ */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   const lead = shape.length - x.ndim;
   if (lead < 0) {
@@ -252,7 +264,11 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   return slice(x, d, s, s + length);
 }
 
-/** Split into pieces of `size` (the last may be smaller) or of the listed sizes, as views. */
+/**
+ * Split into pieces of `size` (the last may be smaller) or of the listed sizes, as views.
+ * @example
+ * const [q, k, v] = split(qkv, dModel, -1);
+ */
 export function split(x: Tensor, sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
   const d = normalizeDim('split', dim, x.ndim, x.shape);
   const n = x.shape[d];
@@ -286,6 +302,7 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
 /**
  * Split into `chunks` nearly equal pieces (PyTorch: each of size ceil(n / chunks), so there may be
  * fewer pieces); an empty dim gives `chunks` empty pieces, as in PyTorch.
+ * @example const [a, b] = chunk(x, 2, -1);
  */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   if (!Number.isInteger(chunks) || chunks <= 0) throw new WedgeError(`chunk: chunks must be a positive integer, got ${describeValue(chunks)}`);
@@ -337,7 +354,7 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
   return catOp(xs, { dim: d, dtype });
 }
 
-/** Stack equal-shape tensors along a new dim. */
+/** Stack equal-shape tensors along a new dim. @example stack([tensor([1, 2]), tensor([3, 4])]).shape // [2, 2] */
 export function stack(xs: readonly Tensor[], dim = 0): Tensor {
   if (xs.length === 0) throw new WedgeError('stack: needs at least one tensor');
   xs.forEach((x, i) => {
@@ -360,14 +377,18 @@ const copyOp = (name: 'contiguous' | 'clone'): OpFn<void> =>
 const contiguousOp = copyOp('contiguous');
 const cloneOp = copyOp('clone');
 
-/** A contiguous tensor with the same values (x itself when already contiguous). */
+/**
+ * A contiguous tensor with the same values (x itself when already contiguous).
+ * @example
+ * contiguous(x.mT).isContiguous() // true
+ */
 export function contiguous(x: Tensor): Tensor {
   if (x.isContiguous()) return x;
   checkSize('contiguous', x.shape, x.dtype); // an expanded view may be far larger than its storage
   return contiguousOp([x], undefined);
 }
 
-/** A copy with its own storage, in the graph (gradients flow through). */
+/** A copy with its own storage, in the graph (gradients flow through). @example const before = clone(w); */
 export function clone(x: Tensor): Tensor {
   checkSize('clone', x.shape, x.dtype);
   return cloneOp([x], undefined);

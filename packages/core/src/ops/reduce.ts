@@ -72,7 +72,11 @@ export function sum(x: Tensor, dim?: number | readonly number[], keepdim = false
   return sumOp([x], attrsFor('sum', x, dim, keepdim, dtype));
 }
 
-/** Mean over `dim` (all when omitted). Floating-point inputs only, as in PyTorch. */
+/**
+ * Mean over `dim` (all when omitted). Floating-point inputs only, as in PyTorch.
+ * @example
+ * mean(x); mean(x, -1, true)
+ */
 export function mean(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   if (!isFloat(x.dtype)) {
     throw new WedgeError(`mean: needs a floating-point tensor, got ${x.dtype} ${fmtShape(x.shape)}; cast it first`);
@@ -89,14 +93,18 @@ function checkNonEmpty(op: string, x: Tensor, dims: readonly number[]): void {
   }
 }
 
-/** Largest value over `dim` (all when omitted). Returns values only; see argmax for indices. */
+/**
+ * Largest value over `dim` (all when omitted). Returns values only; see argmax for indices.
+ * @example
+ * max(scores, -1, true)
+ */
 export function max(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const attrs = attrsFor('max', x, dim, keepdim, x.dtype);
   checkNonEmpty('max', x, attrs.dims);
   return maxOp([x], attrs);
 }
 
-/** Smallest value over `dim` (all when omitted). */
+/** Smallest value over `dim` (all when omitted). @example min(x, 0) */
 export function min(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const attrs = attrsFor('min', x, dim, keepdim, x.dtype);
   checkNonEmpty('min', x, attrs.dims);
@@ -122,14 +130,19 @@ function argReduceValues(op: 'argmax' | 'argmin', x: Tensor, dim: number | undef
   return keepdim ? reshape(out, keptShape(x.shape, [d])) : out;
 }
 
-/** Index of the largest value along `dim` (of the flattened tensor when omitted); int32, first on ties. */
+/**
+ * Index of the largest value along `dim` (of the flattened tensor when omitted); int32, first on ties.
+ * @example
+ * argmax(logits, -1) // predicted ids, int32
+ */
 export const argmax = (x: Tensor, dim?: number, keepdim = false): Tensor => argReduce('argmax', x, dim, keepdim);
-/** Index of the smallest value along `dim`; int32, first on ties. */
+/** Index of the smallest value along `dim`; int32, first on ties. @example argmin(tensor([3, 1, 2])).item() // 1 */
 export const argmin = (x: Tensor, dim?: number, keepdim = false): Tensor => argReduce('argmin', x, dim, keepdim);
 
 /**
  * Sum `g` down to `shape`, undoing a broadcast: leading dims are summed away, and dims where
  * `shape` has 1 are summed with keepdim. Throws if `shape` does not broadcast to g's shape.
+ * @example sumToShape(ones([4, 3]), [1, 3]).toArray() // [[4, 4, 4]]
  */
 export function sumToShape(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;

@@ -38,7 +38,11 @@ export function softmax(x: Tensor, dim: number): Tensor {
   return x.ndim === 0 ? softmaxOp([x.reshape([1])], { dim: 0 }).reshape([]) : softmaxOp([x], { dim: d });
 }
 
-/** log(softmax(x)) along `dim`, without forming the softmax (stable for large logits). */
+/**
+ * log(softmax(x)) along `dim`, without forming the softmax (stable for large logits).
+ * @example
+ * logSoftmax(logits, -1)
+ */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   const d = checked('logSoftmax', x, dim);
   return x.ndim === 0 ? logSoftmaxOp([x.reshape([1])], { dim: 0 }).reshape([]) : logSoftmaxOp([x], { dim: d });

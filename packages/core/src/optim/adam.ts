@@ -4,6 +4,11 @@ import { WedgeError, describeValue } from '../errors.ts';
 import type { Tensor } from '../tensor.ts';
 import { Optimizer, addScaled, addcdiv, addcmul, type Group, type ParamGroup } from './optimizer.ts';
 
+/**
+ * torch.optim.Adam's hyperparameters: `lr`, `betas`, `eps`, `weightDecay`, `amsgrad`, `maximize`.
+ * @example
+ * new Adam(model.parameters(), { lr: 1e-3, betas: [0.9, 0.98] })
+ */
 export interface AdamOptions {
   lr: number;
   betas: [number, number];

@@ -6,7 +6,11 @@ import { sameShape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { storageView } from '../nn/in_place.ts';
 
-/** A group of parameters with its own hyperparameters (any option left out takes the optimizer's default). */
+/**
+ * A group of parameters with its own hyperparameters (any option left out takes the optimizer's default).
+ * @example
+ * new Adam([{ params: model.embed.parameters(), lr: 1e-2 }, { params: model.unembed.parameters() }], { lr: 1e-3 })
+ */
 export type ParamGroup<O> = Partial<O> & { params: Iterable<Tensor> };
 
 /** A resolved group: every hyperparameter set. */
@@ -14,10 +18,21 @@ export type Group<O> = O & { params: Tensor[] };
 
 /** Per-parameter state: the step count and named float buffers (PyTorch's names: exp_avg, momentum_buffer, …). */
 export interface ParamState {
+  /**
+   * Update every parameter from its `.grad` (parameters without one are skipped).
+   * @example
+   * loss.backward(); opt.step();
+   */
   step: number;
   buffers: Record<string, TypedArray>;
 }
 
+/**
+ * An optimizer's state as PyTorch's optimizer.state_dict(): per-parameter state by index, and the param groups'
+ * hyperparameters.
+ * @example
+ * const s = opt.stateDict(); opt2.loadStateDict(s);
+ */
 export interface OptimizerStateDict {
   /** Keyed by the parameter's position across all groups, as in torch.optim. */
   state: Record<number, Record<string, Tensor | number>>;
@@ -38,13 +53,42 @@ export interface UpdateView {
 
 const identity = (x: number): number => x;
 
+/**
+ * The base of SGD, Adam and AdamW: parameter groups with their hyperparameters, per-parameter state, zeroGrad(),
+ * step(), and state dicts like PyTorch's.
+ * @example
+ * const opt: Optimizer<AdamOptions> = new Adam(model.parameters(), { lr: 1e-3 });
+ * opt.zeroGrad(); loss.backward(); opt.step();
+ */
 export abstract class Optimizer<O extends object> {
+  /**
+   * The parameter groups: their tensors and hyperparameters (change `lr` here to schedule it).
+   * @example
+   * for (const g of opt.paramGroups) g.lr *= 0.5;
+   */
   readonly paramGroups: Group<O>[] = [];
+  /**
+   * Per-parameter state (Adam's step count and moments), keyed by the parameter tensor.
+   * @example
+   * opt.state.get(model.embed.weight)
+   */
   readonly state = new Map<Tensor, ParamState>();
 
+  /**
+   * An optimizer called `name` over `params` (tensors, or ParamGroups) with `defaults` for every group. Subclasses
+   * call it.
+   * @example
+   * class Plain extends Optimizer<{ lr: number }> { constructor(p: Tensor[]) { super('Plain', p, { lr: 0.1 }); } step() {} }
+   */
   constructor(
+    /** The optimizer's name, used in messages and state dicts. @example new Adam(params).name // 'Adam' */
     readonly name: string,
     params: Iterable<Tensor> | ParamGroup<O>[],
+    /**
+     * The hyperparameters a group gets where it does not set its own.
+     * @example
+     * new Adam(params, { lr: 1e-2 }).defaults.lr // 0.01
+     */
     readonly defaults: O,
   ) {
     const list = [...(params as Iterable<Tensor | ParamGroup<O>>)];
@@ -55,7 +99,11 @@ export abstract class Optimizer<O extends object> {
     for (const g of groups) this.addParamGroup(g);
   }
 
-  /** Add a group (e.g. newly unfrozen layers) with its own hyperparameters. */
+  /**
+   * Add a group (e.g. newly unfrozen layers) with its own hyperparameters.
+   * @example
+   * opt.addParamGroup({ params: head.parameters(), lr: 1e-2 })
+   */
   addParamGroup(group: ParamGroup<O>): void {
     if (group instanceof Tensor || typeof group !== 'object' || group === null || !('params' in group)) {
       throw new WedgeError(`${this.name}: params must be tensors or groups {params, ...options}, not a mix`);
@@ -82,10 +130,14 @@ export abstract class Optimizer<O extends object> {
   /** Check a group's hyperparameters (PyTorch's "Invalid learning rate" checks). */
   protected abstract validate(group: Group<O>): void;
 
-  /** One update of every parameter that has a gradient. */
+  /** One update of every parameter that has a gradient. @example loss.backward(); opt.step(); */
   abstract step(): void;
 
-  /** Drop every parameter's gradient (set_to_none, PyTorch 2's default). */
+  /**
+   * Drop every parameter's gradient (set_to_none, PyTorch 2's default).
+   * @example
+   * opt.zeroGrad(); loss.backward(); opt.step();
+   */
   zeroGrad(): void {
     for (const g of this.paramGroups) for (const p of g.params) p.grad = null;
   }
@@ -142,7 +194,11 @@ export abstract class Optimizer<O extends object> {
     return { state, paramGroups };
   }
 
-  /** Restore hyperparameters and state saved by stateDict (the groups must hold the same parameter shapes). */
+  /**
+   * Restore hyperparameters and state saved by stateDict (the groups must hold the same parameter shapes).
+   * @example
+   * opt.loadStateDict(optimizerStateFromTensors(f.tensors, f.metadata))
+   */
   loadStateDict(dict: OptimizerStateDict): void {
     const who = `${this.name}.loadStateDict`;
     checkStateDict(who, dict);

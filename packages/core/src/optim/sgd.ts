@@ -4,6 +4,11 @@ import { WedgeError } from '../errors.ts';
 import type { Tensor } from '../tensor.ts';
 import { Optimizer, addScaled, type Group, type ParamGroup } from './optimizer.ts';
 
+/**
+ * torch.optim.SGD's hyperparameters: `lr`, `momentum`, `dampening`, `weightDecay`, `nesterov`, `maximize`.
+ * @example
+ * new SGD(model.parameters(), { lr: 0.1, momentum: 0.9 })
+ */
 export interface SGDOptions {
   lr: number;
   momentum: number;

@@ -33,4 +33,9 @@ const kernels: Record<string, Kernel> = {
 for (const name of Object.keys(UNARY_FNS) as (keyof typeof UNARY_FNS)[]) kernels[name] = unaryKernel(name);
 for (const name of Object.keys(BINARY_FNS) as (keyof typeof BINARY_FNS)[]) kernels[name] = binaryKernel(name);
 
+/**
+ * The CPU reference backend: every kernel, in plain TypeScript; what other backends are tested against.
+ * @example
+ * registerBackend(cpuBackend); setBackend('cpu');
+ */
 export const cpuBackend: Backend = { name: 'cpu', kernels };

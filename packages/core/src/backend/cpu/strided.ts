@@ -9,7 +9,7 @@ import { Tensor } from '../../tensor.ts';
 /** The typed array under a CPU tensor. */
 export const dataOf = (t: Tensor): TypedArray => (t.storage as CpuStorage).data;
 
-/** A fresh contiguous CPU tensor. */
+/** A fresh contiguous CPU tensor. @example cpuTensor(new Float32Array([1, 2, 3, 4]), [2, 2], 'float32') */
 export function cpuTensor(data: TypedArray, shape: readonly number[], dtype: DType): Tensor {
   return new Tensor(new CpuStorage(data, dtype), [...shape]);
 }
@@ -17,6 +17,7 @@ export function cpuTensor(data: TypedArray, shape: readonly number[], dtype: DTy
 /**
  * The storage index of every element of `t` in row-major order, or null when `t` is contiguous
  * (element i then sits at t.offset + i).
+ * @example stridedOffsets(arange(6).reshape([2, 3]).mT) // Int32Array [0, 3, 1, 4, 2, 5]
  */
 export function stridedOffsets(t: Tensor): Int32Array | null {
   if (t.isContiguous()) return null;
@@ -73,7 +74,11 @@ export function collapse(shape: readonly number[], stridesOf: readonly (readonly
   return { dims, strides };
 }
 
-/** Storage offset of the start of every row (all dims but the last) of a collapsed view. */
+/**
+ * Storage offset of the start of every row (all dims but the last) of a collapsed view.
+ * @example
+ * rowStarts([2, 3], [3, 1], 0) // Int32Array [0, 3]
+ */
 export function rowStarts(dims: readonly number[], strides: readonly number[], offset: number): Int32Array {
   const nd = dims.length - 1;
   let rows = 1;
@@ -93,7 +98,11 @@ export function rowStarts(dims: readonly number[], strides: readonly number[], o
   return out;
 }
 
-/** Rows of a same-shape group of views: row length, per-operand row starts and in-row strides. */
+/**
+ * Rows of a same-shape group of views: row length, per-operand row starts and in-row strides.
+ * @example
+ * const { n, starts, steps } = rowsOf([a, b]);
+ */
 export interface Rows {
   /** Elements per row. */
   n: number;
@@ -103,6 +112,12 @@ export interface Rows {
   steps: number[];
 }
 
+/**
+ * Rows of views of one shape, for kernels that loop row by row with unit-stride inner loops: row length, per-view
+ * row starts and in-row steps.
+ * @example
+ * const { n, starts, steps } = rowsOf([out, x]); // row r of x: storage[starts[1][r] + i * steps[1]], i < n
+ */
 export function rowsOf(views: readonly Tensor[]): Rows {
   const { dims, strides } = collapse(views[0].shape, views.map((v) => v.strides));
   return {

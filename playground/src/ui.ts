@@ -27,6 +27,7 @@ export function throttled(fn: () => void, minMs: number): () => void {
       queued = false;
       last = performance.now();
       fn();
+      performance.measure(`wedge:${fn.name || 'render'}`, { start: last }); // visible in the browser's performance panel
     }), wait);
   };
 }

@@ -66,7 +66,8 @@ export function mountInside(root: HTMLElement, client: TrainerClient): { shown()
       marks: [
         Plot.frame({ stroke: '#ccc' }),
         Plot.cell(cells, { x: 'j', y: 'i', fill: 'v', inset: 0 }),
-        Plot.tip(cells, Plot.pointer({ x: 'j', y: 'i', title })),
+        // the hovered square, outlined; its tokens appear in the readout line and the sample strip
+        Plot.cell(cells, Plot.pointer({ x: 'j', y: 'i', fill: null, stroke: '#d00', strokeWidth: 2 })),
       ],
     });
     plot.addEventListener('input', () => {
@@ -80,7 +81,7 @@ export function mountInside(root: HTMLElement, client: TrainerClient): { shown()
     return el('figure', { class: 'map', 'data-testid': `map-${attnType}-${kind}-${h}` }, plot, el('figcaption', {}, caption));
   };
 
-  const draw = throttled(() => {
+  const draw = throttled(function drawMaps() {
     if (root.hidden || !latest || !dirty) return;
     dirty = false;
     const rows: HTMLElement[] = [];
@@ -99,7 +100,7 @@ export function mountInside(root: HTMLElement, client: TrainerClient): { shown()
     if (latest.maps.triple.gramScore) {
       rows.push(el('p', { class: 'small' },
         '−det G is the squared volume spanned by q_i, k_j and r_i, negated: 0 when key j lies in the plane of the query and ' +
-          'its reference vector, very negative when it sticks out (colour on a symlog scale). The softmax of −det G · d_head^−1.5 gives the weights.'));
+          'its reference vector (yellow), very negative when it sticks out (dark; colours on a symlog scale). The softmax of −det G · d_head^−1.5 over each row gives the weights.'));
     }
     grids.replaceChildren(...rows);
     status.textContent = `step ${latest.step} · sequence of ${L} tokens (the model sees the first ${L - 1}; the copy starts at position ${L / 2})`;

@@ -60,7 +60,7 @@ export function mountResilience(root: HTMLElement): void {
       width: 380, height: 300, x: { axis: null, domain: [-0.6, 2.6] }, y: { axis: null, domain: [-0.4, 2.2] }, style: { fontSize: '12px' },
       marks: [
         Plot.line(plane, { x: (d: number[]) => d[0], y: (d: number[]) => d[1], z: null, fill: '#e8eef8', stroke: '#9ab' }),
-        Plot.text([P([1.45, 1.25, 0])], { x: (d: number[]) => d[0], y: (d: number[]) => d[1], text: () => 'plane of q and r', textAnchor: 'end', fill: '#678', dy: -6 }),
+        Plot.text([P([1.45, 1.25, 0])], { x: (d: number[]) => d[0], y: (d: number[]) => d[1], text: () => 'plane of q and r', textAnchor: 'end', fill: '#678', dy: 14, dx: -4 }),
         Plot.arrow(arrows, { x1: 0, y1: 0, x2: 'x2', y2: 'y2', stroke: 'color', strokeWidth: 2, headLength: 10 }),
         Plot.text(arrows, { x: 'x2', y: 'y2', text: 'name', fill: 'color', dx: 6, dy: -6, textAnchor: 'start' }),
       ],
@@ -83,6 +83,7 @@ export function mountResilience(root: HTMLElement): void {
         Plot.ruleY([match.dot], { stroke: '#1f6fb4', strokeDasharray: '4 3' }),
         Plot.ruleY([match.gram], { stroke: '#d2691e', strokeDasharray: '4 3' }),
         Plot.ruleX([Math.min(100, Math.max(1, mine.magnitude as number))], { stroke: '#c0392b' }),
+        Plot.text(['dashed: the true match’s scores · red: the slider’s m'], { frameAnchor: 'bottom-left', dy: -4, dx: 4, fill: '#555', text: (d: string) => d }),
       ],
     }));
   };

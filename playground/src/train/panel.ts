@@ -59,19 +59,21 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
   const fileInput = el('input', { type: 'file', accept: '.safetensors', multiple: true, 'data-testid': 'load-file', class: 'visually-hidden', id: 'load-file' });
   const loadLabel = el('label', { for: 'load-file', class: 'button', tabindex: 0 }, 'Load checkpoint…');
   const loadNote = el('p', { class: 'small', 'data-testid': 'load-note' });
-  form.append(el('div', { class: 'buttons' }, trainBtn, pauseBtn), el('div', { class: 'buttons' }, resetBtn, cliBtn), el('div', { class: 'buttons' }, loadLabel, fileInput), loadNote);
+  const forgetBtn = el('button', { type: 'button', hidden: true, title: 'start from a seeded init again', 'data-testid': 'forget' }, 'Forget loaded');
+  form.append(el('div', { class: 'buttons' }, trainBtn, pauseBtn), el('div', { class: 'buttons' }, resetBtn, cliBtn), el('div', { class: 'buttons' }, loadLabel, fileInput, forgetBtn), loadNote);
 
   // ---- status, model cards, charts ----------------------------------------------------------------
   const status = el('p', { class: 'status', 'data-testid': 'train-status', role: 'status' }, 'Press Train to start.');
   const errorBox = el('p', { class: 'error', 'data-testid': 'train-error', hidden: true });
-  const cards = {} as Record<AttnType, { acc: HTMLElement; details: HTMLElement; dl: HTMLButtonElement }>;
+  const cards = {} as Record<AttnType, { acc: HTMLElement; details: HTMLElement; from: HTMLElement; dl: HTMLButtonElement }>;
   const cardRow = el('div', { class: 'cards' });
   for (const a of ATTN_TYPES) {
     const acc = el('div', { class: 'acc', 'data-testid': `acc-${a}` }, 'copy accuracy —');
     const details = el('div', { class: 'small', 'data-testid': `details-${a}` }, 'not trained yet');
-    const dl = el('button', { type: 'button', disabled: true, 'data-testid': `download-${a}` }, 'Download .safetensors');
-    cards[a] = { acc, details, dl };
-    cardRow.append(el('section', { class: 'card', style: `border-top-color:${MODEL_COLORS[a]}` }, el('h3', {}, `${MODEL_NAMES[a]} attention`), acc, details, dl));
+    const from = el('div', { class: 'small', 'data-testid': `from-${a}` }, 'from a seeded init');
+    const dl = el('button', { type: 'button', disabled: true, 'data-testid': `download-${a}`, title: 'loads into the seed’s PyTorch TestModel with strict=True' }, 'Download .safetensors');
+    cards[a] = { acc, details, from, dl };
+    cardRow.append(el('section', { class: 'card', style: `border-top-color:${MODEL_COLORS[a]}` }, el('h3', {}, `${MODEL_NAMES[a]} attention`), acc, details, from, dl));
     dl.onclick = () => client.send({ type: 'export', attnType: a });
   }
   const lossChart = el('div', { class: 'chart', 'data-testid': 'loss-chart' });
@@ -84,7 +86,8 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
   let floor = 0;
   let chance = 1 / PLAYGROUND_DEFAULTS.vocab;
   let running: 'idle' | 'running' | 'paused' | 'done' = 'idle';
-  const pending: { init: Partial<Record<AttnType, Uint8Array>>; maxLen?: number } = { init: {} };
+  const pending: { init: Partial<Record<AttnType, Uint8Array>>; names: Partial<Record<AttnType, string>>; maxLen?: number } = { init: {}, names: {} };
+  let runFrom: Partial<Record<AttnType, string>> = {};
   let stepTarget = PLAYGROUND_DEFAULTS.steps;
   let lastStep = 0;
   let speed: Record<AttnType, number> = { standard: 0, triple: 0 };
@@ -100,8 +103,8 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
     for (const f of FIELDS) inputs[f.key].value = String(c[f.key]);
   };
 
-  const drawCharts = throttled(() => {
-    const width = Math.max(320, Math.floor(lossChart.clientWidth || 480));
+  const drawCharts = throttled(function drawCharts() {
+    const width = Math.max(320, Math.floor((lossChart.clientWidth || 492) - 12)); // inside the 6 px padding
     const color = { domain: ATTN_TYPES.map((a) => MODEL_NAMES[a]), range: ATTN_TYPES.map((a) => MODEL_COLORS[a]), legend: true };
     const maxStep = Math.max(stepTarget, 1);
     lossChart.replaceChildren(
@@ -132,7 +135,7 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
     );
   }, 300);
 
-  const drawCards = throttled(() => {
+  const drawCards = throttled(function drawCards() {
     for (const a of ATTN_TYPES) {
       const l = latest[a];
       cards[a].acc.textContent = l ? `copy accuracy ${pct(l.acc)}` : 'copy accuracy —';
@@ -160,11 +163,20 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
     curves = { train: [], evals: [] };
     lastStep = 0;
     for (const a of ATTN_TYPES) delete latest[a];
+    runFrom = { ...pending.names };
+    // the worker keeps its own copies: structured clone, not transfer, so Train can start from them again
     client.send({ type: 'start', config, init: pending.init, maxLen: pending.maxLen });
     status.textContent = 'starting…';
   };
   pauseBtn.onclick = () => client.send({ type: running === 'paused' ? 'resume' : 'pause' });
   resetBtn.onclick = () => setConfig(PLAYGROUND_DEFAULTS);
+  forgetBtn.onclick = () => {
+    pending.init = {};
+    pending.names = {};
+    pending.maxLen = undefined;
+    loadNote.textContent = 'Train starts from a seeded init.';
+    forgetBtn.hidden = true;
+  };
   cliBtn.onclick = () => setConfig(CLI_DEFAULTS);
   fileInput.onchange = async () => {
     showError(null);
@@ -202,6 +214,9 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
           const losses = m.losses[a];
           losses.forEach((loss, i) => curves.train.push({ step: m.step - losses.length + 1 + i, loss, model: MODEL_NAMES[a] }));
           const e = m.evals?.[a];
+          if (e && m.step === 0) {
+            cards[a].from.textContent = runFrom[a] ? `from ${runFrom[a]} · step 0: copy accuracy ${pct(e.copyAccuracy)}` : `from a seeded init (seed ${readConfig().seed})`;
+          }
           if (e) {
             curves.evals.push({ step: e.step, loss: e.evalLoss, acc: e.copyAccuracy, model: MODEL_NAMES[a] });
             latest[a] = { acc: e.copyAccuracy, loss: e.evalLoss, step: e.step };
@@ -222,6 +237,8 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
         break;
       case 'inspected': {
         pending.init[m.attnType] = m.bytes;
+        pending.names[m.attnType] = m.name;
+        forgetBtn.hidden = false;
         pending.maxLen = m.maxLen;
         inputs.vocab.value = String(m.vocab);
         inputs.dModel.value = String(m.dModel);

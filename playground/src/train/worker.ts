@@ -43,12 +43,12 @@ async function probeBackends(): Promise<Record<BackendChoice, string | null>> {
 async function selectBackend(choice: BackendChoice): Promise<string> {
   if (choice === 'js') {
     setBackend('cpu');
-    return 'cpu (JavaScript)';
+    return 'JavaScript';
   }
   if (choice === 'webgl') {
     const gpu = await import('@wedge/gpu');
     if (!gpu.useGpu({ mode: 'webgl2', quiet: true })) throw new Error('WebGL: gpu.js could not open a WebGL2 context in this worker');
-    return `gpu (gpu.js ${gpu.gpuInfo()?.mode ?? 'webgl2'})`;
+    return `WebGL (gpu.js ${gpu.gpuInfo()?.mode ?? 'webgl2'})`;
   }
   throw new Error(`backend '${choice}' is not available in this build`);
 }
@@ -59,7 +59,7 @@ async function run(config: PlaygroundConfig, init: Partial<Record<AttnType, Uint
   session = s;
   paused = false;
   stopped = false;
-  post({ type: 'started', config, backend: `${backend} · ${getBackend().name}`, parameters: s.parameters(), sample: s.sample, L: s.L, lossFloor: s.lossFloor });
+  post({ type: 'started', config, backend: `${backend} (Wedge backend '${getBackend().name}')`, parameters: s.parameters(), sample: s.sample, L: s.L, lossFloor: s.lossFloor });
   post({ type: 'progress', step: 0, losses: { standard: [], triple: [] }, evals: s.evaluate(), maps: s.maps(), stepsPerSec: { standard: 0, triple: 0 } });
   post({ type: 'state', state: 'running' });
 

@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 // The playground as a person uses it: the built site served statically (with COOP/COEP), driven in
 // Debian's Chromium through playwright-core. Each panel is exercised and photographed into
 // runs/playground/ (git-ignored); WEDGE_UPDATE_DOCS_SCREENSHOT=1 also rewrites docs/playground.png.
@@ -45,7 +47,7 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
       const w = window as unknown as { __longTasks: number[] };
       w.__longTasks = [];
       new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) { w.__longTasks.push(e.duration); if (e.duration > 150) console.log(`longtask ${Math.round(e.startTime)} ${Math.round(e.duration)}`); }
+        for (const e of list.getEntries()) w.__longTasks.push(e.duration);
       }).observe({ type: 'longtask', buffered: true });
     });
     await page.goto(served.url);
@@ -104,7 +106,8 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
     expect(await page.textContent('[data-testid=train-status]')).toBe(held);
     expect(await page.textContent('[data-testid=pause]')).toBe('Resume');
     const longTasks = await page.evaluate(() => (window as unknown as { __longTasks: number[] }).__longTasks);
-    console.log(JSON.stringify(await page.evaluate(() => performance.getEntriesByType("measure").filter((e) => e.duration > 30).map((e) => [e.name, Math.round(e.startTime), Math.round(e.duration)]))));
+    const renders = await page.evaluate(() => performance.getEntriesByType('measure').filter((e) => e.name.startsWith('wedge:')).map((e) => e.duration));
+    console.log(`[playground] page renders while training: ${renders.length}, longest ${Math.max(0, ...renders).toFixed(0)} ms`);
     console.log(`[playground] main-thread tasks over 50 ms while training: ${longTasks.length}, longest ${Math.max(0, ...longTasks).toFixed(0)} ms`);
     expect(Math.max(0, ...longTasks)).toBeLessThanOrEqual(200);
     await shot('1-train');
@@ -227,6 +230,31 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
     await page.click('[data-testid=ad-run]');
     expect(await page.textContent('[data-testid=ad-error]')).toMatch(/^line 2, column 8: expected a number, a name/);
   });
+
+  it('trains on WebGL (gpu.js in the worker) to the JavaScript run’s numbers, or says why WebGL is off', async () => {
+    await page.click('[data-testid=tab-train]');
+    await page.click('[data-testid=forget]');
+    const webgl = await page.$eval('[data-testid=cfg-backend] option[value=webgl]', (o) => !(o as HTMLOptionElement).disabled);
+    if (!webgl) {
+      expect(await page.textContent('[data-testid=backend-note]')).toMatch(/WebGL \(gpu\.js\): /);
+      return;
+    }
+    const run = async (backend: string): Promise<string> => {
+      await page.selectOption('[data-testid=cfg-backend]', backend);
+      await page.fill('[data-testid=cfg-steps]', '4');
+      await page.fill('[data-testid=cfg-evalEvery]', '2');
+      await page.click('[data-testid=train]');
+      await page.waitForFunction(() => /^done · step 4 /.test(document.querySelector('[data-testid=train-status]')?.textContent ?? ''), undefined, { timeout: 90_000 });
+      expect(await page.isHidden('[data-testid=train-error]')).toBe(true);
+      return (await page.textContent('[data-testid=details-triple]')) ?? '';
+    };
+    const js = await run('js');
+    const gl = await run('webgl');
+    expect(await page.textContent('[data-testid=train-status]')).toMatch(/Wedge backend 'gpu'/);
+    const loss = (s: string): number => Number(/eval loss ([\d.]+)/.exec(s)![1]);
+    expect(Math.abs(loss(gl) - loss(js))).toBeLessThan(2e-3); // float32 on SwiftShader vs the CPU reference
+    await page.selectOption('[data-testid=cfg-backend]', 'js');
+  }, 200_000);
 
   it('logged no console error or warning and no uncaught exception on the way', () => {
     expect(problems).toEqual([]);

@@ -60,6 +60,9 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
   });
 
   const shot = async (name: string): Promise<void> => {
+    // nothing sticks out sideways: the page never needs a horizontal scroll bar at 1280 px
+    const [scroll, client] = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    expect(scroll, `${name}: page is ${scroll} px wide in a ${client} px window`).toBeLessThanOrEqual(client);
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   };
   const percent = async (testId: string): Promise<number> => {

@@ -29,7 +29,7 @@ interface Curves {
   evals: { step: number; loss: number; acc: number; model: string }[];
 }
 
-export function mountTrain(root: HTMLElement, client: TrainerClient): void {
+export function mountTrain(root: HTMLElement, client: TrainerClient): { shown(): void } {
   root.append(
     panelIntro(
       'Train',
@@ -104,6 +104,7 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
   };
 
   const drawCharts = throttled(function drawCharts() {
+    if (root.hidden) return; // drawn again when the panel is shown
     const width = Math.max(320, Math.floor((lossChart.clientWidth || 492) - 12)); // inside the 6 px padding
     const color = { domain: ATTN_TYPES.map((a) => MODEL_NAMES[a]), range: ATTN_TYPES.map((a) => MODEL_COLORS[a]), legend: true };
     const maxStep = Math.max(stepTarget, 1);
@@ -115,7 +116,7 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
         marks: [
           Plot.ruleY([floor], { stroke: '#555', strokeDasharray: '4 3' }),
           Plot.text([floor], { y: (d: number) => d, x: maxStep, text: () => 'loss floor', textAnchor: 'end', dy: -7, fill: '#555' }),
-          Plot.line(curves.train, { x: 'step', y: 'loss', stroke: 'model', z: 'model', strokeOpacity: 0.45, strokeWidth: 1 }),
+          Plot.line(binned(curves.train), { x: 'step', y: 'loss', stroke: 'model', z: 'model', strokeOpacity: 0.45, strokeWidth: 1 }),
           Plot.line(curves.evals, { x: 'step', y: 'loss', stroke: 'model', z: 'model', strokeWidth: 2 }),
         ],
       }),
@@ -133,7 +134,7 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
         ],
       }),
     );
-  }, 300);
+  }, 500);
 
   const drawCards = throttled(function drawCards() {
     for (const a of ATTN_TYPES) {
@@ -257,4 +258,24 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): void {
   });
   drawCharts();
   drawCards();
+  return { shown: drawCharts };
+}
+
+/** At most ~`max` points per model: long runs are drawn as means over bins of consecutive steps. */
+function binned(points: Curves['train'], max = 400): Curves['train'] {
+  const perModel = new Map<string, Curves['train']>();
+  for (const p of points) {
+    const series = perModel.get(p.model);
+    if (series) series.push(p);
+    else perModel.set(p.model, [p]);
+  }
+  const out: Curves['train'] = [];
+  for (const series of perModel.values()) {
+    const k = Math.ceil(series.length / max);
+    for (let i = 0; i < series.length; i += k) {
+      const bin = series.slice(i, i + k);
+      out.push({ step: bin[bin.length - 1].step, loss: bin.reduce((s, p) => s + p.loss, 0) / bin.length, model: bin[0].model });
+    }
+  }
+  return out;
 }

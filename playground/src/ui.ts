@@ -15,20 +15,22 @@ export function el<K extends keyof HTMLElementTagNameMap>(
   return e;
 }
 
-/** Run `fn` at most once per animation frame and at most every `minMs` (the latest call wins). */
+/**
+ * Run `fn` at most every `minMs`, in a task of its own (a timer, not a shared animation frame: two
+ * redraws never add up to one long task). Calls while one is queued fold into it.
+ */
 export function throttled(fn: () => void, minMs: number): () => void {
   let queued = false;
-  let last = 0;
+  let last = -Infinity;
   return () => {
     if (queued) return;
     queued = true;
-    const wait = Math.max(0, last + minMs - performance.now());
-    setTimeout(() => requestAnimationFrame(() => {
+    setTimeout(() => {
       queued = false;
       last = performance.now();
       fn();
       performance.measure(`wedge:${fn.name || 'render'}`, { start: last }); // visible in the browser's performance panel
-    }), wait);
+    }, Math.max(0, last + minMs - performance.now()));
   };
 }
 

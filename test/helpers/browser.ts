@@ -30,7 +30,10 @@ export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   });
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.map': 'application/json', '.wasm': 'application/wasm' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.map': 'application/json', '.wasm': 'application/wasm',
+  '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.json': 'application/json',
+};
 
 /** Serve `files` (URL path → contents) and files under `dir`, cross-origin isolated. */
 export async function serve(files: Record<string, string | Uint8Array>, dir?: string): Promise<{ url: string; close(): Promise<void> }> {

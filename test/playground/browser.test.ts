@@ -4,7 +4,7 @@
 // Debian's Chromium through playwright-core. Each panel is exercised and photographed into
 // runs/playground/ (git-ignored); WEDGE_UPDATE_DOCS_SCREENSHOT=1 also rewrites docs/playground.png.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,12 +13,11 @@ import { Generator, noGrad } from '@wedge/core';
 import { TestModel, evaluate, formatResilienceTable, generateCopyBatch, makeEvalSet, resilienceTable } from '@wedge/models';
 import { PLAYGROUND_DEFAULTS, readCheckpoint } from '../../playground/src/train/config.ts';
 import { PYTHON, hasTorch } from '../helpers/torch.ts';
-import { serveStatic } from './serve.ts';
+import { browserProblem, launchChromium, serve } from '../helpers/browser.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(ROOT, 'runs', 'playground');
-const missing = existsSync(CHROMIUM) ? null : `${CHROMIUM} not found: apt-get install -y chromium (scripts/setup-test-env.sh does)`;
+const missing = browserProblem(); // skips, naming the fix; fails instead under WEDGE_REQUIRE_BROWSER=1 (CI)
 
 describe.skipIf(missing !== null)('playground in Chromium', () => {
   let browser: Browser;
@@ -31,10 +30,9 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
     const vite = join(ROOT, 'playground', 'node_modules', 'vite', 'bin', 'vite.js');
     const built = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: join(ROOT, 'playground'), encoding: 'utf8' });
     if (built.status !== 0) throw new Error(`vite build failed:\n${built.stdout}\n${built.stderr}`);
-    const served = await serveStatic(join(ROOT, 'playground', 'dist'));
+    const served = await serve({}, join(ROOT, 'playground', 'dist')); // static files, with COOP/COEP
     close = served.close;
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     page = await context.newPage();
     page.on('console', (m) => {

@@ -34,6 +34,7 @@ export function mountInside(root: HTMLElement, client: TrainerClient): { shown()
   let L = 0;
   let latest: { step: number; maps: Record<AttnType, MapsSnapshot> } | null = null;
   let dirty = false;
+  let drawn = 0;
 
   const drawTokens = (): void => {
     tokens.replaceChildren(
@@ -85,18 +86,35 @@ export function mountInside(root: HTMLElement, client: TrainerClient): { shown()
     if (root.hidden || !latest || !dirty) return;
     dirty = false;
     const rows: HTMLElement[] = [];
+    const jobs: (() => void)[] = [];
+    const generation = ++drawn;
     for (const a of ATTN_TYPES) {
       const snap = latest.maps[a];
-      const figures: HTMLElement[] = [];
-      for (let h = 0; h < snap.heads; h++) figures.push(heatmap(snap, h, 'weights', a));
-      if (a === 'triple') for (let h = 0; h < snap.heads; h++) figures.push(heatmap(snap, h, 'score', a));
+      const grid = el('div', { class: 'map-grid' });
+      const kinds: ('weights' | 'score')[] = a === 'triple' ? ['weights', 'score'] : ['weights'];
+      for (const kind of kinds) {
+        for (let h = 0; h < snap.heads; h++) {
+          // the old figure stays until its replacement is ready, so the page never flickers
+          const old = grids.querySelector(`[data-testid=map-${a}-${kind}-${h}]`);
+          const slot = old ?? el('figure', { class: 'map placeholder' });
+          grid.append(slot);
+          jobs.push(() => slot.replaceWith(heatmap(snap, h, kind, a)));
+        }
+      }
       rows.push(
         el('div', { class: 'map-row' },
           el('h3', { style: `color:${MODEL_COLORS[a]}` }, `${MODEL_NAMES[a]} attention`,
             el('span', { class: 'small', 'data-testid': `induction-${a}` }, ` · weight on the copy source ${pct(snap.induction)}`)),
-          el('div', { class: 'map-grid' }, ...figures)),
+          grid),
       );
     }
+    // one heatmap per task: a redraw of all of them never blocks the page for long
+    const next = (): void => {
+      if (generation !== drawn) return; // a newer redraw took over
+      jobs.shift()?.();
+      if (jobs.length > 0) setTimeout(next, 0);
+    };
+    setTimeout(next, 0);
     if (latest.maps.triple.gramScore) {
       rows.push(el('p', { class: 'small' },
         '−det G is the squared volume spanned by q_i, k_j and r_i, negated: 0 when key j lies in the plane of the query and ' +

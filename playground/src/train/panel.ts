@@ -103,14 +103,14 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): { shown():
     for (const f of FIELDS) inputs[f.key].value = String(c[f.key]);
   };
 
-  const drawCharts = throttled(function drawCharts() {
+  const chartWidth = (): number => Math.max(320, Math.floor((lossChart.clientWidth || 492) - 12)); // inside the 6 px padding
+  const color = { domain: ATTN_TYPES.map((a) => MODEL_NAMES[a]), range: ATTN_TYPES.map((a) => MODEL_COLORS[a]), legend: true };
+  const drawLoss = throttled(function drawLossChart() {
     if (root.hidden) return; // drawn again when the panel is shown
-    const width = Math.max(320, Math.floor((lossChart.clientWidth || 492) - 12)); // inside the 6 px padding
-    const color = { domain: ATTN_TYPES.map((a) => MODEL_NAMES[a]), range: ATTN_TYPES.map((a) => MODEL_COLORS[a]), legend: true };
     const maxStep = Math.max(stepTarget, 1);
     lossChart.replaceChildren(
       Plot.plot({
-        width, height: 250, marginLeft: 44, color, style: { fontSize: '12px' },
+        width: chartWidth(), height: 250, marginLeft: 44, color, style: { fontSize: '12px' },
         x: { label: 'step', domain: [0, maxStep] },
         y: { label: 'loss', grid: true, zero: false },
         marks: [
@@ -121,9 +121,13 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): { shown():
         ],
       }),
     );
+  }, 500);
+  const drawAccuracy = throttled(function drawAccuracyChart() {
+    if (root.hidden) return;
+    const maxStep = Math.max(stepTarget, 1);
     accChart.replaceChildren(
       Plot.plot({
-        width, height: 250, marginLeft: 44, color, style: { fontSize: '12px' },
+        width: chartWidth(), height: 250, marginLeft: 44, color, style: { fontSize: '12px' },
         x: { label: 'step', domain: [0, maxStep] },
         y: { label: 'copy accuracy (%)', domain: [0, 100], grid: true },
         marks: [
@@ -135,6 +139,10 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): { shown():
       }),
     );
   }, 500);
+  const drawCharts = (): void => {
+    drawLoss();
+    drawAccuracy();
+  };
 
   const drawCards = throttled(function drawCards() {
     for (const a of ATTN_TYPES) {

@@ -11,7 +11,7 @@ const client = new TrainerClient();
 const panels: { id: string; title: string; mount: (root: HTMLElement) => void | { shown(): void } }[] = [
   { id: 'train', title: '1 · Train', mount: (root) => mountTrain(root, client) },
   { id: 'inside', title: '2 · Look inside', mount: (root) => mountInside(root, client) },
-  { id: 'resilience', title: '3 · Resilience', mount: (root) => mountResilience(root) },
+  { id: 'resilience', title: '3 · Resilience', mount: (root) => mountResilience(root, client) },
   { id: 'autodiff', title: '4 · Autodiff', mount: (root) => mountAutodiff(root) },
 ];
 

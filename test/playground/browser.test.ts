@@ -190,6 +190,14 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
     await page.waitForFunction(() => /dot product gives the true match [\d.]+ % of the weight \(the loud key wins\)/.test(document.querySelector('[data-testid=res-verdict]')?.textContent ?? ''));
     expect(await page.textContent('[data-testid=res-verdict]')).toMatch(/Gram score gives it 100\.0 % \(it wins\)/);
     expect(await page.isVisible('[data-testid=res-vectors] svg')).toBe(true);
+    // the study's probe of the trained models: m = 0 is the unperturbed model, as panel 1 scored it
+    await page.click('[data-testid=res-probe]');
+    await page.waitForSelector('[data-testid=res-probe-table] tbody tr');
+    const probe = await page.$$eval('[data-testid=res-probe-table] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(probe.map((r) => r[0])).toEqual(['0 (none)', '1', '5', '10', '50', '100']);
+    expect(`copy accuracy ${probe[0][2]}`).toBe(await page.textContent('[data-testid=acc-standard]'));
+    expect(`copy accuracy ${probe[0][4]}`).toBe(await page.textContent('[data-testid=acc-triple]'));
+    expect(await page.textContent('[data-testid=res-probe-status]')).toMatch(/models at step 20/);
     await shot('3-resilience');
   });
 

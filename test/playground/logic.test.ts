@@ -163,6 +163,20 @@ describe('playground training session', () => {
   });
 });
 
+describe('playground loud-key probe', () => {
+  it('probes both models at the seed’s magnitudes; m = 0 is the unperturbed model’s copy accuracy', () => {
+    const s = new TrainingSession({ ...PLAYGROUND_DEFAULTS, steps: 2, evalSize: 8, dModel: 16, seqLen: 12, batchSize: 4 });
+    s.trainStep();
+    const rows = s.probe();
+    const e = s.evaluate();
+    for (const a of ['standard', 'triple'] as const) {
+      expect(rows[a].map((r) => r.magnitude)).toEqual([0, 1, 5, 10, 50, 100]);
+      expect(rows[a][0].copyAccuracy).toBeCloseTo(e[a].copyAccuracy, 12);
+      for (const r of rows[a]) expect(r.attentionMass).toBeGreaterThanOrEqual(0);
+    }
+  });
+});
+
 describe('playground attention maps', () => {
   it.each(['standard', 'triple'] as const)('%s: the weights reproduce the layer’s own output, rows sum to 1, the future gets 0', (attnType) => {
     const model = new TestModel({ vocab: 10, dModel: 16, nHead: 2, maxLen: 12, attnType, generator: new Generator(1) });

@@ -1,9 +1,13 @@
 // Panel 3, Resilience: the seed's loud-key table, live, with the vectors drawn.
 import * as Plot from '@observablehq/plot';
+import { ATTN_TYPES, type AttnType, type LoudProbeRow } from '@wedge/models';
+import type { TrainerClient } from '../train/client.ts';
+import type { ToMain } from '../train/protocol.ts';
+import { MODEL_COLORS, MODEL_NAMES } from '../train/panel.ts';
 import { el, num, panelIntro, pct } from '../ui.ts';
 import { type ScoreRow, fmt4, loudKey, matchWeight, resilienceRows, trueMatch } from './scores.ts';
 
-export function mountResilience(root: HTMLElement): void {
+export function mountResilience(root: HTMLElement, client: TrainerClient): void {
   root.append(
     panelIntro(
       'Resilience',
@@ -60,7 +64,7 @@ export function mountResilience(root: HTMLElement): void {
       width: 380, height: 300, x: { axis: null, domain: [-0.6, 2.6] }, y: { axis: null, domain: [-0.4, 2.2] }, style: { fontSize: '12px' },
       marks: [
         Plot.line(plane, { x: (d: number[]) => d[0], y: (d: number[]) => d[1], z: null, fill: '#e8eef8', stroke: '#9ab' }),
-        Plot.text([P([1.45, 1.25, 0])], { x: (d: number[]) => d[0], y: (d: number[]) => d[1], text: () => 'plane of q and r', textAnchor: 'end', fill: '#678', dy: 14, dx: -4 }),
+        Plot.text([P([-0.3, -0.3, 0])], { x: (d: number[]) => d[0], y: (d: number[]) => d[1], text: () => 'plane of q and r', textAnchor: 'start', fill: '#678', dy: 12 }),
         Plot.arrow(arrows, { x1: 0, y1: 0, x2: 'x2', y2: 'y2', stroke: 'color', strokeWidth: 2, headLength: 10 }),
         Plot.text(arrows, { x: 'x2', y: 'y2', text: 'name', fill: 'color', dx: 6, dy: -6, textAnchor: 'start' }),
       ],
@@ -73,7 +77,7 @@ export function mountResilience(root: HTMLElement): void {
       const r = loudKey(m, leakValue);
       return [{ m, score: r.dot, kind: 'dot product q·k' }, { m, score: r.gram, kind: 'Gram score −det G' }];
     });
-    curve.replaceChildren(Plot.plot({
+    curve.replaceChildren(el('p', { class: 'small chart-note' }, 'dashed: the true match’s two scores · red line: the slider’s m'), Plot.plot({
       width: 380, height: 260, marginLeft: 50, style: { fontSize: '12px' },
       x: { type: 'log', label: 'loud key magnitude m', domain: [1, 100] },
       y: { type: 'symlog', label: 'score (symlog scale)', grid: true, ticks: [1, 0, -1, -10, -100, -1000, -10000], tickFormat: (d: number) => String(d) },
@@ -83,7 +87,6 @@ export function mountResilience(root: HTMLElement): void {
         Plot.ruleY([match.dot], { stroke: '#1f6fb4', strokeDasharray: '4 3' }),
         Plot.ruleY([match.gram], { stroke: '#d2691e', strokeDasharray: '4 3' }),
         Plot.ruleX([Math.min(100, Math.max(1, mine.magnitude as number))], { stroke: '#c0392b' }),
-        Plot.text(['dashed: the true match’s scores · red: the slider’s m'], { frameAnchor: 'bottom-left', dy: -4, dx: 4, fill: '#555', text: (d: string) => d }),
       ],
     }));
   };
@@ -105,7 +108,53 @@ export function mountResilience(root: HTMLElement): void {
     drawVectors(match, mine);
     drawCurve(l, match, mine);
   };
+  mountProbe(root, client);
   mag.oninput = update;
   leak.oninput = update;
   update();
+}
+
+/** The same question asked of the trained models: the study's loud-key probe (probeLoudKeys). */
+function mountProbe(root: HTMLElement, client: TrainerClient): void {
+  const button = el('button', { type: 'button', class: 'primary', 'data-testid': 'res-probe' }, 'Probe the trained models');
+  const status = el('p', { class: 'small', 'data-testid': 'res-probe-status' }, 'Train in panel 1 first (or load checkpoints there), then probe.');
+  const table = el('table', { class: 'res-table', 'data-testid': 'res-probe-table' });
+  const chart = el('div', { class: 'chart', 'data-testid': 'res-probe-chart', hidden: true });
+  root.append(
+    el('h3', { class: 'probe-title' }, 'The trained models, with a loud key planted'),
+    el('p', { class: 'what' },
+      'One earlier key of each held-out sequence gets an extra component of m times a typical key’s length, in a fixed random ' +
+        'direction, in every head. The columns show how much attention that position then steals from the copy queries that ' +
+        'should read elsewhere, and the copy accuracy that is left.'),
+    el('div', { class: 'buttons' }, button), status,
+    el('div', { class: 'res-layout' }, table, chart),
+  );
+  button.onclick = () => {
+    status.textContent = 'probing…';
+    client.send({ type: 'probe' });
+  };
+  const draw = (step: number, rows: Record<AttnType, LoudProbeRow[]>): void => {
+    const head = el('tr', {}, el('th', {}, 'm'), ...ATTN_TYPES.flatMap((a) => [el('th', {}, `${MODEL_NAMES[a]}: stolen attention`), el('th', {}, 'copy acc.')]));
+    const body = rows.standard.map((r, i) =>
+      el('tr', {}, el('td', {}, r.magnitude === 0 ? '0 (none)' : String(r.magnitude)),
+        ...ATTN_TYPES.flatMap((a) => [el('td', {}, pct(rows[a][i].attentionMass)), el('td', {}, pct(rows[a][i].copyAccuracy))])));
+    table.replaceChildren(el('thead', {}, head), el('tbody', {}, ...body));
+    const data = ATTN_TYPES.flatMap((a) => rows[a].filter((r) => r.magnitude > 0).map((r) => ({ m: r.magnitude, mass: r.attentionMass, model: MODEL_NAMES[a] })));
+    chart.hidden = false;
+    chart.replaceChildren(Plot.plot({
+      width: 380, height: 240, marginLeft: 50, style: { fontSize: '12px' },
+      x: { type: 'log', label: 'loud key magnitude m' },
+      y: { label: 'stolen attention (%)', grid: true, domain: [0, 100] },
+      color: { legend: true, domain: ATTN_TYPES.map((a) => MODEL_NAMES[a]), range: ATTN_TYPES.map((a) => MODEL_COLORS[a]) },
+      marks: [
+        Plot.line(data, { x: 'm', y: (d: { mass: number }) => 100 * d.mass, stroke: 'model', z: 'model', strokeWidth: 2 }),
+        Plot.dot(data, { x: 'm', y: (d: { mass: number }) => 100 * d.mass, fill: 'model', r: 3 }),
+      ],
+    }));
+    status.textContent = `models at step ${step}, on the held-out set of panel 1 (probe seed = seed + 4)`;
+  };
+  client.on((m: ToMain) => {
+    if (m.type === 'probed') draw(m.step, m.rows);
+    else if (m.type === 'error' && m.about === 'probe') status.textContent = m.message;
+  });
 }

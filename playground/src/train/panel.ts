@@ -260,7 +260,7 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): { shown():
         break;
       }
       case 'error':
-        showError(m.message);
+        if (m.about !== 'probe') showError(m.message);
         break;
     }
   });

@@ -1,5 +1,5 @@
 // Messages between the Train panel (main thread) and the training worker.
-import type { AttnType } from '@wedge/models';
+import type { AttnType, LoudProbeRow } from '@wedge/models';
 import type { BackendChoice, PlaygroundConfig } from './config.ts';
 
 /** One evaluation of one model on the held-out set. */
@@ -24,6 +24,7 @@ export type ToWorker =
   | { type: 'resume' }
   | { type: 'stop' }
   | { type: 'export'; attnType: AttnType }
+  | { type: 'probe' }
   | { type: 'inspect'; bytes: Uint8Array; name: string };
 
 export type ToMain =
@@ -43,4 +44,5 @@ export type ToMain =
   | { type: 'state'; state: 'running' | 'paused' | 'done' | 'stopped' }
   | { type: 'checkpoint'; attnType: AttnType; bytes: Uint8Array; filename: string }
   | { type: 'inspected'; name: string; attnType: AttnType; vocab: number; dModel: number; nHead: number; maxLen: number; bytes: Uint8Array }
-  | { type: 'error'; message: string };
+  | { type: 'probed'; step: number; rows: Record<AttnType, LoudProbeRow[]> }
+  | { type: 'error'; message: string; about?: 'probe' };

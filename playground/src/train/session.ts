@@ -3,7 +3,8 @@
 // so a page run and a CLI run with the same config give the same numbers. No DOM: tested in Node.
 import { Adam, Generator, type Tensor, noGrad } from '@wedge/core';
 import {
-  ATTN_TYPES, type AttnType, TestModel, evaluate, generateCopyBatch, lossFloor, makeEvalSet, trainStep, evenSeqLen,
+  ATTN_TYPES, type AttnType, type LoudProbeRow, TestModel, evaluate, generateCopyBatch, lossFloor, makeEvalSet, probeLoudKeys, trainStep,
+  evenSeqLen,
 } from '@wedge/models';
 import { attentionMaps, inductionScore } from '../inside/attention_maps.ts';
 import { type PlaygroundConfig, modelShape, readCheckpoint, validatePlaygroundConfig } from './config.ts';
@@ -90,6 +91,16 @@ export class TrainingSession {
         out[attnType] = { heads: m.heads, T: m.T, weights: m.weights, gramScore: m.gramScore, induction: inductionScore(m, this.L) };
       }
     });
+    return out;
+  }
+
+  /**
+   * The study's loud-key probe (probeLoudKeys) of both models on the held-out set: at each of the
+   * seed's magnitudes, how much attention one planted loud key steals, and the copy accuracy left.
+   */
+  probe(): Record<AttnType, LoudProbeRow[]> {
+    const out = {} as Record<AttnType, LoudProbeRow[]>;
+    for (const attnType of ATTN_TYPES) out[attnType] = probeLoudKeys(this.models[attnType], this.evalSet, { seed: this.config.seed + 4 }).rows;
     return out;
   }
 

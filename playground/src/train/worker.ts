@@ -145,6 +145,13 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
         post({ type: 'checkpoint', attnType: msg.attnType, bytes, filename: `wedge-${msg.attnType}-step${session.step}.safetensors` }, [bytes.buffer]);
         break;
       }
+      case 'probe':
+        if (session === null) {
+          post({ type: 'error', message: 'nothing to probe yet: press Train in panel 1 first', about: 'probe' });
+          break;
+        }
+        post({ type: 'probed', step: session.step, rows: session.probe() });
+        break;
       case 'inspect': {
         const info = readCheckpoint(msg.bytes, msg.name);
         post({ type: 'inspected', name: msg.name, attnType: info.attnType, vocab: info.vocab, dModel: info.dModel, nHead: info.nHead, maxLen: info.maxLen, bytes: msg.bytes });

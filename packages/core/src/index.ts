@@ -1,3 +1,7 @@
+/**
+ * N-d strided tensors, reverse-mode autodiff, nn modules, PyTorch's optimizers, a seeded generator and safetensors checkpoints; runs in Node, browsers and Web Workers.
+ * @module @wedge/core
+ */
 // @wedge/core: the public API. Internals (kernels, the dispatcher's plumbing) stay unexported
 // except what a backend package needs.
 export { Tensor, type TensorLike, type NestedArray } from './tensor.ts';

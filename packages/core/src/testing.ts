@@ -1,3 +1,7 @@
+/**
+ * fast-check arbitraries for property tests of tensor code (fast-check is a peer dependency).
+ * @module @wedge/core/testing
+ */
 // @wedge/core/testing: fast-check arbitraries for property tests of tensor code (shapes that
 // broadcast, matmul-compatible pairs, bounded or tie-free tensors). fast-check is a peer dependency.
 import fc, { type Arbitrary } from 'fast-check';

@@ -1,3 +1,7 @@
+/**
+ * A GPU backend through gpu.js: WebGL2 in browsers, headless GL in Node, tensors kept on the GPU between kernels.
+ * @module @wedge/gpu
+ */
 // @wedge/gpu: a GPU backend for Wedge through gpu.js. useGpu() makes it the active backend; tensors
 // then stay on the GPU between kernels, and every kernel it lacks runs on the CPU reference.
 import { registerBackend, setBackend, getBackend } from '@wedge/core';

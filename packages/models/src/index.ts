@@ -1,3 +1,7 @@
+/**
+ * The seed's models: RoPE, standard and triple-product attention, the copy task, the training comparison and the resilience table.
+ * @module @wedge/models
+ */
 // @wedge/models: the seed's models in Wedge (RoPE, standard and triple-product attention, the
 // one-layer TestModel), the copy task, the resilience analysis and the training comparison.
 export { RoPE, ropeTables, applyRope, applyRopeComposite } from './rope.ts';

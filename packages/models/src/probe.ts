@@ -93,7 +93,7 @@ export function forwardWithKeyOffset(model: TestModel, inputs: Tensor, loud: Ten
 }
 
 /**
- * The probe's fixed choices for a probe set of `inputs` [N, T]: loud positions and unit directions
+ * The probe's fixed choices for a probe set of `inputs` ([N, T]): loud positions and unit directions
  * drawn from Generator(seed) (positions first, then H·D standard normals), and the mean key
  * norm per head of this model on these inputs.
  * @example const setup = loudProbeSetup(model, inputs, 3);

@@ -9,7 +9,11 @@ import { WedgeError } from '../../errors.ts';
 export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
 const TYPE_CODE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
-/** A value-producing instruction tree: its type, its bytes, its text. */
+/**
+ * A value-producing instruction tree: its type, its bytes, its text.
+ * @example
+ * const e = f64.add(f64.const(1), f64.const(2)); e.type // 'f64'
+ */
 export class Expr {
   constructor(readonly type: ValType, readonly bytes: number[], readonly text: string) {}
 }

@@ -33,7 +33,11 @@ export interface WasmEngine {
 
 const isFloat = (d: DType): d is 'float32' | 'float64' => d === 'float32' || d === 'float64';
 
-/** The wasm backend, with the helpers that kernels registered from other packages build on. */
+/**
+ * The wasm backend, with the helpers that kernels registered from other packages build on.
+ * @example
+ * const wasm = getCpuEngine() as WasmBackend;
+ */
 export interface WasmBackend extends Backend {
   /**
    * out = expr(inputs) elementwise over same-shape views, computed in float64 and rounded once into

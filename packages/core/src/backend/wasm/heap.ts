@@ -11,6 +11,11 @@ export const MAX_PAGES = 65536;
 export const MAX_BYTES = MAX_PAGES * PAGE;
 const ALIGN = 16;
 
+/**
+ * What wasmMemory() reports about the wasm backend's heap: bytes in use, the memory's size, and block counts.
+ * @example
+ * const { bytesInUse } = wasmMemory();
+ */
 export interface WasmMemoryInfo {
   /** Bytes in live blocks (rounded to their size class). */
   bytesInUse: number;

@@ -21,7 +21,11 @@ const SIMD_PROBE = new Uint8Array([
   10, 9, 1, 7, 0, 0x41, 0, 0xfd, 0x11, 0x1a, 0x0b,
 ]);
 
-/** Whether this JS engine runs WebAssembly with the simd128 instructions. */
+/**
+ * Whether this JS engine runs WebAssembly with the simd128 instructions.
+ * @example
+ * if (!wasmSimdSupported()) console.log('the wasm backend is off: no WebAssembly SIMD here');
+ */
 export function wasmSimdSupported(): boolean {
   try {
     return typeof WebAssembly === 'object' && WebAssembly.validate(SIMD_PROBE);
@@ -63,7 +67,11 @@ export function setNumThreads(n: number): void {
   e.pool?.setThreads(n);
 }
 
-/** Threads the wasm backend uses (1 without SharedArrayBuffer). */
+/**
+ * Threads the wasm backend uses (1 without SharedArrayBuffer).
+ * @example
+ * setNumThreads(2); getNumThreads() // 2 where SharedArrayBuffer exists, else 1
+ */
 export function getNumThreads(): number {
   return engine?.pool?.threads ?? 1;
 }
@@ -77,7 +85,11 @@ export function wasmMemory(): WasmMemoryInfo & { threads: number } {
   return { ...requireEngine('wasmMemory').heap.info(), threads: getNumThreads() };
 }
 
-/** Whether the wasm backend loaded, and why not when it did not. */
+/**
+ * Whether the wasm backend loaded, and why not when it did not.
+ * @example
+ * const { available, reason, threads } = wasmInfo();
+ */
 export function wasmInfo(): { available: boolean; reason: string | null; threads: number; readyThreads: number; kernelBytes: number } {
   return {
     available: engine !== null,

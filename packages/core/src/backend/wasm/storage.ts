@@ -15,6 +15,12 @@ export const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4, 
 /** Frees the block of a WasmStorage that was dropped without dispose(). */
 const backstop = new FinalizationRegistry<{ heap: Heap; ptr: number }>(({ heap, ptr }) => heap.release(ptr, true));
 
+/**
+ * A tensor's values in the wasm backend's WebAssembly.Memory (a CpuStorage whose typed array is a view of the
+ * heap), freed by dispose() or, as a backstop, when garbage-collected.
+ * @example
+ * x.storage instanceof WasmStorage // true for tensors the wasm backend made
+ */
 export class WasmStorage extends CpuStorage {
   private view: TypedArray;
 

@@ -5,7 +5,11 @@
 // arithmetic in the same order.
 import { type Expr, ModuleBuilder, f32, f64, i32 } from '../asm.ts';
 
-/** The float64 arithmetic a fused expression is written with. */
+/**
+ * The float64 arithmetic a fused expression is written with.
+ * @example
+ * const double: FusedExpr = ([x], o) => o.mul(x, o.c(2)); // 2x
+ */
 export interface FusedOps {
   add(a: Expr, b: Expr): Expr;
   sub(a: Expr, b: Expr): Expr;
@@ -17,6 +21,11 @@ export interface FusedOps {
 }
 const OPS: FusedOps = { add: f64.add, sub: f64.sub, mul: f64.mul, div: f64.div, neg: f64.neg, c: f64.const };
 
+/**
+ * A fused elementwise kernel's formula: operand expressions in, one float64 expression out, written with FusedOps.
+ * @example
+ * const axpy: FusedExpr = ([x, y], o) => o.add(o.mul(o.c(2), x), y); // 2x + y
+ */
 export type FusedExpr = (x: Expr[], ops: FusedOps) => Expr;
 
 /**

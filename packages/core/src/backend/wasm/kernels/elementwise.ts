@@ -5,9 +5,13 @@
 // else element by element. Every op here is exact IEEE arithmetic, so results equal the JS reference
 // bit for bit.
 import { type Expr, type Fn, type Lanes, type Local, type ModuleBuilder, f32x4, f64x2, i32, select, v128 } from '../asm.ts';
+import type { BinaryOp, UnaryOp } from '../../../ops/elementwise.ts';
+
+interface BinaryEmit { vec: (L: Lanes, a: Expr, b: Expr) => Expr; sca: (L: Lanes, a: Expr, b: Expr) => Expr }
+interface UnaryEmit { vec: (L: Lanes, x: Expr) => Expr; sca: (L: Lanes, x: Expr) => Expr }
 
 /** Each binary op on vectors and on scalars (a, b are cheap local reads, used more than once). */
-export const BINARY_OPS: Record<string, { vec: (L: Lanes, a: Expr, b: Expr) => Expr; sca: (L: Lanes, a: Expr, b: Expr) => Expr }> = {
+export const BINARY_OPS: Record<string, BinaryEmit> = {
   add: { vec: (L, a, b) => L.add(a, b), sca: (L, a, b) => L.scalar.add(a, b) },
   sub: { vec: (L, a, b) => L.sub(a, b), sca: (L, a, b) => L.scalar.sub(a, b) },
   mul: { vec: (L, a, b) => L.mul(a, b), sca: (L, a, b) => L.scalar.mul(a, b) },
@@ -22,17 +26,17 @@ export const BINARY_OPS: Record<string, { vec: (L: Lanes, a: Expr, b: Expr) => E
     vec: (L, a, b) => v128.bitselect(L.add(a, b), v128.bitselect(a, b, L.gt(b, a)), v128.or(L.ne(a, a), L.ne(b, b))),
     sca: (L, a, b) => select(L.scalar.add(a, b), select(a, b, L.scalar.gt(b, a)), i32.or(L.scalar.ne(a, a), L.scalar.ne(b, b))),
   },
-};
+} satisfies Partial<Record<BinaryOp, BinaryEmit>>; // a subset of the op table's names (ops/elementwise.ts)
 
 /** Each unary op on vectors and on scalars. `copy` is the identity (bits unchanged). */
-export const UNARY_OPS: Record<string, { vec: (L: Lanes, x: Expr) => Expr; sca: (L: Lanes, x: Expr) => Expr }> = {
+export const UNARY_OPS: Record<string, UnaryEmit> = {
   copy: { vec: (_L, x) => x, sca: (_L, x) => x },
   neg: { vec: (L, x) => L.neg(x), sca: (L, x) => L.scalar.neg(x) },
   abs: { vec: (L, x) => L.abs(x), sca: (L, x) => L.scalar.abs(x) },
   sqrt: { vec: (L, x) => L.sqrt(x), sca: (L, x) => L.scalar.sqrt(x) },
   // wasm's max gives NaN for NaN and +0 for −0, as the reference's x > 0 ? x : 0 does
   relu: { vec: (L, x) => L.max(x, L.splat(L.scalar.const(0))), sca: (L, x) => L.scalar.max(x, L.scalar.const(0)) },
-};
+} satisfies Partial<Record<UnaryOp | 'copy', UnaryEmit>>; // a subset of the op table's names, and the copy
 
 export const LANES: Record<'float32' | 'float64', Lanes> = { float32: f32x4, float64: f64x2 };
 

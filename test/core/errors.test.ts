@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   WedgeError, tensor, zeros, ones, full, arange, linspace, add, exp, matmul, where, cat, stack, einsum, gather, noGrad,
-  gradcheck, randn, tril, tidy, Generator, Embedding, Linear, Parameter, SGD, Adam, optimizerStateFromTensors, type Tensor,
+  gradcheck, randn, tril, tidy, reshape, sum, softmax, Generator, Embedding, Linear, Parameter, SGD, Adam, optimizerStateFromTensors, type Tensor,
 } from '@wedge/core';
 
 /** The message `fn` throws, failing if it throws anything but a WedgeError or nothing at all. */
@@ -239,10 +239,23 @@ describe('bad input names the op and the offending value (issue 11)', () => {
     ['where with a number condition', () => where(1 as never, 1, 2), 'where: condition must be a bool Tensor, got 1'],
     ['a fractional tril diagonal', () => tril(zeros([2, 2]), 0.5), 'tril: diagonal must be an integer, got 0.5'],
     ['tidy of a non-function', () => tidy(3 as never), 'tidy: expected a function, got number'],
+    ['reshape of a string', () => reshape('a' as never, [2]), 'reshape: expected a Tensor, got "a"'],
+    ['matmul with a number', () => matmul(zeros([2]), 3 as never), 'matmul: expected a Tensor, got 3'],
+    ['cat with a string entry', () => cat([zeros([2]), 'x' as never]), 'cat: entry 1 is not a Tensor (got "x")'],
+    ['sum of a plain object', () => sum({} as never), 'sum: expected a Tensor, got an object'],
+    ['softmax of null', () => softmax(null as never, 0), 'softmax: expected a Tensor, got null'],
   ];
   for (const [what, call, message] of TABLE) {
     it(what, () => expect(messageOf(call)).toBe(message));
   }
+});
+
+describe('recorded op names', () => {
+  it('clone() is recorded as clone, contiguous() of a view as contiguous', () => {
+    const x = leaf([2, 3]);
+    expect(x.clone().gradFn).toBe('clone');
+    expect(x.mT.contiguous().gradFn).toBe('contiguous');
+  });
 });
 
 describe('huge allocations say which op, which shape and how many bytes', () => {

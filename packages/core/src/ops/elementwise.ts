@@ -267,7 +267,8 @@ function resultType(a: Tensor, b: Tensor): DType {
   return CATEGORY[zeroDim.dtype] > CATEGORY[dimensioned.dtype] ? zeroDim.dtype : dimensioned.dtype;
 }
 
-function checkTensor(op: string, x: unknown): asserts x is Tensor {
+/** Throw `op: expected a Tensor, got …` unless `x` is one (the public ops' first check). */
+export function checkTensor(op: string, x: unknown): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new WedgeError(`${op}: expected a Tensor, got ${describeValue(x)}`);
 }
 

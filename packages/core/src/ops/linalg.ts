@@ -6,7 +6,7 @@ import { broadcastShapes, checkSize } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { runKernel } from '../backend/dispatch.ts';
 import { defineOp } from './define.ts';
-import { mul } from './elementwise.ts';
+import { checkTensor, mul } from './elementwise.ts';
 import { expand, permute, reshape, squeeze, transpose, unsqueeze } from './movement.ts';
 import { sum } from './reduce.ts';
 
@@ -29,6 +29,8 @@ const bmmOf = (a: Tensor, b: Tensor): Tensor => bmm([a, b], { dtype: promoteType
  * @example matmul(q, k.transpose(-2, -1)) // [B, H, T, T]
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkTensor('matmul', a);
+  checkTensor('matmul', b);
   if (a.ndim === 0 || b.ndim === 0) {
     throw new WedgeError(`matmul: both operands need at least 1 dim: a ${fmtShape(a.shape)} vs b ${fmtShape(b.shape)}`);
   }

@@ -7,6 +7,7 @@ import { Tensor } from '../tensor.ts';
 import { runKernel, toCpu } from '../backend/dispatch.ts';
 import { cpuBackend } from '../backend/cpu/index.ts';
 import { defineOp, type OpFn } from './define.ts';
+import { checkTensor } from './elementwise.ts';
 
 const viewOf = (x: Tensor, shape: Shape, strides: readonly number[], offset = x.offset): Tensor =>
   new Tensor(x.storage, [...shape], [...strides], offset);
@@ -85,6 +86,7 @@ const reshapeOp = defineOp<{ shape: number[]; strict: boolean }>({
  * reshape(x, [B, T, H, D])
  */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('reshape', x);
   const target = inferShape('reshape', x, shape);
   if (sameShape(target, x.shape)) return x;
   return reshapeOp([x], { shape: target, strict: false });
@@ -92,12 +94,14 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 
 /** Like reshape, but never copies: throws when the strides do not allow a view. @example view(x, [2, -1]) */
 export function view(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('view', x);
   const target = inferShape('view', x, shape);
   return reshapeOp([x], { shape: target, strict: true });
 }
 
 /** Merge dims startDim..endDim into one. @example x.flatten(1) // [B, C·H·W] */
 export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
+  checkTensor('flatten', x);
   if (x.ndim === 0) return reshape(x, [1]);
   const s = normalizeDim('flatten', startDim, x.ndim, x.shape);
   const e = normalizeDim('flatten', endDim, x.ndim, x.shape);
@@ -118,6 +122,7 @@ const permuteOp = defineOp<{ dims: number[] }>({
 
 /** Reorder dims (a view). @example x.permute(0, 2, 1, 3) */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  checkTensor('permute', x);
   const norm = dims.map((d) => normalizeDim('permute', d, x.ndim, x.shape));
   if (norm.length !== x.ndim || new Set(norm).size !== norm.length) {
     throw new WedgeError(`permute: dims ${fmtShape(dims)} are not a permutation of the ${x.ndim} dims of ${fmtShape(x.shape)}`);
@@ -128,6 +133,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 
 /** Swap two dims (a view). @example k.transpose(-2, -1) */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
+  checkTensor('transpose', x);
   if (x.ndim < 2 && (dim0 === 0 || dim0 === -1) && (dim1 === 0 || dim1 === -1)) return x;
   const a = normalizeDim('transpose', dim0, x.ndim, x.shape);
   const b = normalizeDim('transpose', dim1, x.ndim, x.shape);
@@ -138,6 +144,7 @@ export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
 
 /** Insert a size-1 dim at `dim` (a view). @example unsqueeze(bias, 0).shape // [1, N] */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
+  checkTensor('unsqueeze', x);
   const d = normalizeDim('unsqueeze', dim, x.ndim + 1, x.shape);
   return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
 }
@@ -148,6 +155,7 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
  * squeeze(zeros([2, 1, 3])).shape // [2, 3]
  */
 export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
+  checkTensor('squeeze', x);
   const named =
     dim === undefined ? null : (typeof dim === 'number' ? [dim] : dim).map((d) => normalizeDim('squeeze', d, x.ndim, x.shape));
   return reshape(x, x.shape.filter((s, i) => s !== 1 || (named !== null && !named.includes(i))));
@@ -171,6 +179,7 @@ const expandOp = defineOp<{ shape: number[] }>({
  * expand(zeros([1, 3]), [4, 3]).strides // [0, 1]
  */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  checkTensor('expand', x);
   const lead = shape.length - x.ndim;
   if (lead < 0) {
     throw new WedgeError(`expand: target ${fmtShape(shape)} has fewer dims than the input ${fmtShape(x.shape)}`);
@@ -222,6 +231,7 @@ const sliceScatterOp: OpFn<SliceAttrs & { shape: number[] }> = defineOp<SliceAtt
  * @example x.slice(-1, 0, undefined, 2) // x[..., 0::2]
  */
 export function slice(x: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
+  checkTensor('slice', x);
   if (x.ndim === 0) throw new WedgeError(`slice: cannot slice a 0-d tensor (shape []); reshape it to [1] first`);
   const d = normalizeDim('slice', dim, x.ndim, x.shape);
   if (!Number.isInteger(step) || step <= 0) {
@@ -249,6 +259,7 @@ export function slice(x: Tensor, dim: number, start?: number, end?: number, step
  * @example x.narrow(-1, 0, 16) // x[..., 0:16]
  */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  checkTensor('narrow', x);
   if (x.ndim === 0) throw new WedgeError(`narrow: cannot narrow a 0-d tensor (shape [])`);
   const d = normalizeDim('narrow', dim, x.ndim, x.shape);
   const n = x.shape[d];
@@ -270,6 +281,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
  * const [q, k, v] = split(qkv, dModel, -1);
  */
 export function split(x: Tensor, sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
+  checkTensor('split', x);
   const d = normalizeDim('split', dim, x.ndim, x.shape);
   const n = x.shape[d];
   let sizes: number[];
@@ -305,6 +317,7 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
  * @example const [a, b] = chunk(x, 2, -1);
  */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  checkTensor('chunk', x);
   if (!Number.isInteger(chunks) || chunks <= 0) throw new WedgeError(`chunk: chunks must be a positive integer, got ${describeValue(chunks)}`);
   const d = normalizeDim('chunk', dim, x.ndim, x.shape);
   if (x.shape[d] === 0) return split(x, new Array<number>(chunks).fill(0), d);
@@ -328,9 +341,17 @@ const catOp = defineOp<{ dim: number; dtype: DType }>({
   },
 });
 
+/** A non-empty array of tensors, or a WedgeError naming the op and the first entry that is not one. */
+function checkTensorList(op: string, xs: unknown): asserts xs is readonly Tensor[] {
+  if (!Array.isArray(xs)) throw new WedgeError(`${op}: expected an array of tensors, got ${describeValue(xs)}`);
+  if (xs.length === 0) throw new WedgeError(`${op}: needs at least one tensor`);
+  const bad = xs.findIndex((x) => !(x instanceof Tensor));
+  if (bad >= 0) throw new WedgeError(`${op}: entry ${bad} is not a Tensor (got ${describeValue(xs[bad])})`);
+}
+
 /** Concatenate along `dim`; all other sizes must match. @example cat([a, b], -1) */
 export function cat(xs: readonly Tensor[], dim = 0): Tensor {
-  if (xs.length === 0) throw new WedgeError('cat: needs at least one tensor');
+  checkTensorList('cat', xs);
   const first = xs[0];
   const d = normalizeDim('cat', dim, first.ndim, first.shape);
   if (first.ndim === 0) throw new WedgeError('cat: zero-dimensional tensors cannot be concatenated');
@@ -356,7 +377,7 @@ export function cat(xs: readonly Tensor[], dim = 0): Tensor {
 
 /** Stack equal-shape tensors along a new dim. @example stack([tensor([1, 2]), tensor([3, 4])]).shape // [2, 2] */
 export function stack(xs: readonly Tensor[], dim = 0): Tensor {
-  if (xs.length === 0) throw new WedgeError('stack: needs at least one tensor');
+  checkTensorList('stack', xs);
   xs.forEach((x, i) => {
     if (!sameShape(x.shape, xs[0].shape)) {
       throw new WedgeError(`stack: all tensors need the same shape: tensor 0 ${fmtShape(xs[0].shape)} vs tensor ${i} ${fmtShape(x.shape)}`);
@@ -383,6 +404,7 @@ const cloneOp = copyOp('clone');
  * contiguous(x.mT).isContiguous() // true
  */
 export function contiguous(x: Tensor): Tensor {
+  checkTensor('contiguous', x);
   if (x.isContiguous()) return x;
   checkSize('contiguous', x.shape, x.dtype); // an expanded view may be far larger than its storage
   return contiguousOp([x], undefined);
@@ -390,6 +412,7 @@ export function contiguous(x: Tensor): Tensor {
 
 /** A copy with its own storage, in the graph (gradients flow through). @example const before = clone(w); */
 export function clone(x: Tensor): Tensor {
+  checkTensor('clone', x);
   checkSize('clone', x.shape, x.dtype);
   return cloneOp([x], undefined);
 }

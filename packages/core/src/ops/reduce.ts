@@ -6,7 +6,7 @@ import { broadcastShapes, normalizeDim, normalizeDims, sameShape, sizeOf, type S
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from '../backend/dispatch.ts';
 import { defineOp, noteNonDifferentiable } from './define.ts';
-import { add, cast, div, eq, mul, ne } from './elementwise.ts';
+import { add, cast, checkTensor, div, eq, mul, ne } from './elementwise.ts';
 import { expand, reshape } from './movement.ts';
 
 interface ReduceAttrs {
@@ -60,6 +60,7 @@ const maxOp = extremeOp('max');
 const minOp = extremeOp('min');
 
 function attrsFor(op: string, x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean, dtype: DType): ReduceAttrs {
+  checkTensor(op, x);
   return { dims: normalizeDims(op, dim, x.shape), keepdim, dtype };
 }
 
@@ -78,6 +79,7 @@ export function sum(x: Tensor, dim?: number | readonly number[], keepdim = false
  * mean(x); mean(x, -1, true)
  */
 export function mean(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
+  checkTensor('mean', x);
   if (!isFloat(x.dtype)) {
     throw new WedgeError(`mean: needs a floating-point tensor, got ${x.dtype} ${fmtShape(x.shape)}; cast it first`);
   }

@@ -5,7 +5,7 @@ import { normalizeDim } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { runKernel } from '../backend/dispatch.ts';
 import { defineOp } from './define.ts';
-import { exp, mul, sub } from './elementwise.ts';
+import { checkTensor, exp, mul, sub } from './elementwise.ts';
 import { sum } from './reduce.ts';
 
 const softmaxOp = defineOp<{ dim: number }>({
@@ -25,6 +25,7 @@ const logSoftmaxOp = defineOp<{ dim: number }>({
 });
 
 function checked(op: string, x: Tensor, dim: number): number {
+  checkTensor(op, x);
   if (!isFloat(x.dtype)) throw new WedgeError(`${op}: needs a floating-point tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
   return x.ndim === 0 ? 0 : normalizeDim(op, dim, x.ndim, x.shape);
 }

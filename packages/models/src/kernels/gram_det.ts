@@ -1,9 +1,10 @@
 // The fused `gramDet` kernel of triple-product attention, declared for each backend from here:
 //   det = qq·kk·rr + 2·qk·rk·rq − qq·rk² − kk·rq² − rr·qk²
 // elementwise over the six Gram entries (same-shape views; broadcast dims have stride 0). The CPU
-// kernel is the reference; the gpu backend compiles the same expression to GLSL. A backend without
+// kernel is the reference; the gpu backend compiles the same expression to GLSL, the wasm backend to
+// WebAssembly (float64 arithmetic in the same order, so float32 results equal the CPU kernel's). A backend without
 // the kernel (or declining the call) hands it down the dispatcher's chain.
-import { type DType, type Kernel, type Tensor, allocate, cpuTensor, registerKernels, rowsOf } from '@wedge/core';
+import { type DType, type Kernel, type Tensor, type WasmBackend, allocate, cpuTensor, registerKernels, rowsOf } from '@wedge/core';
 import type { CpuStorage } from '@wedge/core';
 
 const dataOf = (t: Tensor) => (t.storage as CpuStorage).data;
@@ -46,5 +47,16 @@ const gramDetGpu: Kernel = (inputs, { dtype }: { dtype: DType }, backend) =>
     dtype,
   );
 
+/** The same expression in WebAssembly, term by term in the CPU kernel's order. */
+const gramDetWasm: Kernel = (inputs, { dtype }: { dtype: DType }, backend) =>
+  (backend as WasmBackend).elementwise(
+    'gramDet',
+    ([qq, kk, rr, qk, rk, rq], { add, sub, mul, c }) =>
+      sub(sub(sub(add(mul(mul(qq, kk), rr), mul(mul(mul(c(2), qk), rk), rq)), mul(mul(qq, rk), rk)), mul(mul(kk, rq), rq)), mul(mul(rr, qk), qk)),
+    inputs,
+    dtype,
+  );
+
 registerKernels('cpu', { gramDet: gramDetCpu });
+registerKernels('wasm', { gramDet: gramDetWasm });
 registerKernels('gpu', { gramDet: gramDetGpu });

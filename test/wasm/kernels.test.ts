@@ -48,6 +48,21 @@ describe.skipIf(!wasmSimdSupported())('wasm elementwise kernels equal the JS ref
     );
   });
 
+  it('where with a broadcast bool condition (maskedFill), float32 and float64', () => {
+    const cases = fc.record({ shape: dims, la: layoutArb, dtype: dtypeArb, seed: fc.nat() });
+    check(
+      fc.property(cases, ({ shape, la, dtype, seed }) => {
+        const a = makeInput(shape, la, seed, dtype);
+        const mask = makeInput([1, ...shape.slice(1)], 'contiguous', seed + 1).gt(0); //   broadcast over dim 0
+        const f = (): Tensor => a.maskedFill(mask, -Infinity);
+        const got = on('wasm', f);
+        expect(isWasm(got)).toBe(true);
+        expectSameBits(`maskedFill ${dtype} ${la} [${shape}]`, got.data(), on('cpu', f).data());
+      }),
+      40,
+    );
+  });
+
   it('maximum and minimum propagate NaN and break ties as the reference does (−0 vs +0)', () => {
     const vals = [NaN, -0, 0, 1, -1, Infinity, -Infinity, 2.5];
     for (const dtype of ['float32', 'float64'] as const) {

@@ -6,8 +6,8 @@
 // one imported memory, structured loops.
 import { WedgeError } from '../../errors.ts';
 
-export type ValType = 'i32' | 'f32' | 'f64' | 'v128';
-const TYPE_CODE: Record<ValType, number> = { i32: 0x7f, f32: 0x7d, f64: 0x7c, v128: 0x7b };
+export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128';
+const TYPE_CODE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b };
 
 /**
  * A value-producing instruction tree: its type, its bytes, its text.
@@ -84,11 +84,20 @@ export const i32 = {
   const: (v: number): Expr => new Expr('i32', [0x41, ...sleb(v | 0)], `(i32.const ${v | 0})`),
   add: bin('i32', 'add', 0x6a), sub: bin('i32', 'sub', 0x6b), mul: bin('i32', 'mul', 0x6c),
   divS: bin('i32', 'div_s', 0x6d), remS: bin('i32', 'rem_s', 0x6f),
-  and: bin('i32', 'and', 0x71), or: bin('i32', 'or', 0x72), shl: bin('i32', 'shl', 0x74),
+  and: bin('i32', 'and', 0x71), or: bin('i32', 'or', 0x72), shl: bin('i32', 'shl', 0x74), shrS: bin('i32', 'shr_s', 0x75),
+  /** f64 → i32, saturating (NaN → 0): never traps. */
+  truncSatF64: instr('i32.trunc_sat_f64_s', [0xfc, 0x02], ['f64'], 'i32'),
   eqz: instr('i32.eqz', [0x45], ['i32'], 'i32'),
   eq: cmp('i32', 'eq', 0x46), ne: cmp('i32', 'ne', 0x47), ltS: cmp('i32', 'lt_s', 0x48), gtS: cmp('i32', 'gt_s', 0x4a),
   leS: cmp('i32', 'le_s', 0x4c), geS: cmp('i32', 'ge_s', 0x4e), ltU: cmp('i32', 'lt_u', 0x49),
   load: (addr: Expr, offset = 0): Expr => load('i32.load', 0x28, 2, 'i32', addr, offset),
+  /** One byte, zero-extended (bool storage). */
+  load8u: (addr: Expr, offset = 0): Expr => load('i32.load8_u', 0x2d, 0, 'i32', addr, offset),
+};
+
+export const i64 = {
+  extendI32: instr('i64.extend_i32_s', [0xac], ['i32'], 'i64'),
+  shl: bin('i64', 'shl', 0x86),
 };
 
 export const f32 = {
@@ -112,7 +121,9 @@ export const f64 = {
   add: bin('f64', 'add', 0xa0), sub: bin('f64', 'sub', 0xa1), mul: bin('f64', 'mul', 0xa2), div: bin('f64', 'div', 0xa3),
   min: bin('f64', 'min', 0xa4), max: bin('f64', 'max', 0xa5),
   abs: un('f64', 'abs', 0x99), neg: un('f64', 'neg', 0x9a), sqrt: un('f64', 'sqrt', 0x9f),
-  eq: cmp('f64', 'eq', 0x61), ne: cmp('f64', 'ne', 0x62), gt: cmp('f64', 'gt', 0x64),
+  eq: cmp('f64', 'eq', 0x61), ne: cmp('f64', 'ne', 0x62), lt: cmp('f64', 'lt', 0x63), gt: cmp('f64', 'gt', 0x64),
+  nearest: un('f64', 'nearest', 0x9e),
+  reinterpretI64: instr('f64.reinterpret_i64', [0xbf], ['i64'], 'f64'),
   promote: instr('f64.promote_f32', [0xbb], ['f32'], 'f64'),
   load: (addr: Expr, offset = 0): Expr => load('f64.load', 0x2b, 3, 'f64', addr, offset),
 };
@@ -182,7 +193,7 @@ function load(op: string, opcode: number | number[], align: number, type: ValTyp
   return new Expr(type, [...addr.bytes, ...code, ...uleb(align), ...uleb(offset)], `(${op}${offset ? ` offset=${offset}` : ''} ${addr.text})`);
 }
 
-const STORE: Record<ValType, { op: string; code: number[]; align: number }> = {
+const STORE: Record<Exclude<ValType, 'i64'>, { op: string; code: number[]; align: number }> = {
   i32: { op: 'i32.store', code: [0x36], align: 2 },
   f32: { op: 'f32.store', code: [0x38], align: 2 },
   f64: { op: 'f64.store', code: [0x39], align: 3 },
@@ -234,7 +245,7 @@ export class Fn {
     this.set(l, init);
     return l;
   }
-  store(type: ValType, addr: Expr, value: Expr, offset = 0): void {
+  store(type: Exclude<ValType, 'i64'>, addr: Expr, value: Expr, offset = 0): void {
     const s = STORE[type];
     check(s.op, [addr, value], ['i32', type]);
     this.emit([...addr.bytes, ...value.bytes, ...s.code, ...uleb(s.align), ...uleb(offset)], `(${s.op}${offset ? ` offset=${offset}` : ''} ${addr.text} ${value.text})`);

@@ -5,7 +5,7 @@
 // calls that would pass wasm32's 4 GiB go down the dispatcher's chain to the JS reference, which
 // reads wasm tensors in place (WasmStorage is CPU memory).
 import type { DType } from '../../dtype.ts';
-import { sizeOf } from '../../shape.ts';
+import { contiguousStrides, sizeOf } from '../../shape.ts';
 import { Tensor } from '../../tensor.ts';
 import type { Backend, Kernel } from '../backend.ts';
 import { rowStarts, rowsOf } from '../cpu/strided.ts';
@@ -145,6 +145,8 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
   // int32 has float32's width: the copy moves bits, never does arithmetic on them
   kernels.contiguous = ([x]) => elementwise(`un_copy_${x.dtype === 'float64' ? 'float64' : 'float32'}`, [x], x.dtype);
 
+  kernels.where = ([cond, a, b], { dtype }: { dtype: DType }) => elementwise(`where_${dtype}`, [cond, a, b], dtype);
+
   kernels.sum = ([x], { dims, dtype }: { dims: readonly number[]; dtype: DType }) => {
     const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
     const outShape = kept.map((i) => x.shape[i]);
@@ -162,6 +164,26 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       for (let lo = 0; lo < outer; lo += per) parts.push([out.ptr, base, os, lo, Math.min(outer, lo + per), br, blockRows.length, n, sk]);
       if (parts.length === 0) return;
       call(`sum_${dtype}`, parts);
+    });
+  };
+
+  kernels.softmax = ([x], { dim }: { dim: number }) => {
+    const dtype = x.dtype;
+    return withOutput(dtype, x.shape, (out) => {
+      const n = x.shape[dim];
+      if (x.size === 0 || n === 0) return;
+      const others = x.shape.map((_, i) => i).filter((i) => i !== dim);
+      const outStrides = contiguousStrides(x.shape);
+      const otherShape = [...others.map((i) => x.shape[i]), 1];
+      const xs = i32Block(rowStarts(otherShape, [...others.map((i) => x.strides[i]), 0], x.offset));
+      const os = i32Block(rowStarts(otherShape, [...others.map((i) => outStrides[i]), 0], 0));
+      const rows = x.size / n;
+      const base = baseOf(x);
+      const threads = threadsFor(x.size, PARALLEL_ELEMENTS);
+      const per = Math.ceil(rows / Math.max(1, Math.min(threads, rows)));
+      const parts: number[][] = [];
+      for (let lo = 0; lo < rows; lo += per) parts.push([out.ptr, os, base, xs, lo, Math.min(rows, lo + per), n, outStrides[dim], x.strides[dim], temp(8 * n)]);
+      call(`softmax_${dtype}`, parts);
     });
   };
 
@@ -197,6 +219,8 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     const dtype: DType = attrs?.dtype ?? inputs[0]?.dtype;
     if (kernel === 'contiguous') {
       if (dtype === 'bool') return false;
+    } else if (kernel === 'where') {
+      if (!isFloat(dtype) || inputs[0].dtype !== 'bool' || inputs[1].dtype !== dtype || inputs[2].dtype !== dtype) return false;
     } else {
       if (!isFloat(dtype) || inputs.some((t) => t.dtype !== dtype)) return false;
       if (kernel === 'matmul' && dtype !== 'float32') return false;

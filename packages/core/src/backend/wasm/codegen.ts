@@ -3,9 +3,10 @@
 // folded WAT (with each kernel's opening comment) when it is built.
 import { ModuleBuilder } from './asm.ts';
 import { MAX_PAGES } from './heap.ts';
-import { BINARY_OPS, UNARY_OPS, emitBinary, emitUnary } from './kernels/elementwise.ts';
+import { BINARY_OPS, UNARY_OPS, emitBinary, emitUnary, emitWhere } from './kernels/elementwise.ts';
 import { emitMatmul } from './kernels/matmul.ts';
 import { emitSum } from './kernels/reduce.ts';
+import { emitSoftmax } from './kernels/softmax.ts';
 
 export const FLOAT_DTYPES = ['float32', 'float64'] as const;
 
@@ -17,6 +18,8 @@ export function buildKernelModule(shared: boolean): ModuleBuilder {
     for (const op of Object.keys(BINARY_OPS)) emitBinary(m, op, dtype);
     for (const op of Object.keys(UNARY_OPS)) emitUnary(m, op, dtype);
     emitSum(m, dtype);
+    emitSoftmax(m, dtype);
+    emitWhere(m, dtype);
   }
   return m;
 }

@@ -110,3 +110,31 @@ export function emitUnary(m: ModuleBuilder, op: string, dtype: 'float32' | 'floa
       emitRows(f, L, out, [{ base: xBase, starts: xStarts, step: sx }], rowLo, rowHi, n, ([x]) => vec(L, x), ([x]) => sca(L, x)),
   );
 }
+
+/** where_<dtype>: out[r, j] = cond[r, j] ≠ 0 ? a[r, j] : b[r, j]; cond is bool (one byte each). */
+export function emitWhere(m: ModuleBuilder, dtype: 'float32' | 'float64'): void {
+  const L = LANES[dtype];
+  m.fn(`where_${dtype}`, `out[r, j] = cond[r, j] ? a[r, j] : b[r, j], bool condition, strided ${dtype} operands`,
+    ['out', 'cBase', 'aBase', 'bBase', 'cStarts', 'aStarts', 'bStarts', 'rowLo', 'rowHi', 'n', 'sc', 'sa', 'sb'],
+    (f, out, cBase, aBase, bBase, cStarts, aStarts, bStarts, rowLo, rowHi, n, sc, sa, sb) => {
+      const r = f.local('i32', 'r'), j = f.local('i32', 'j'), po = f.local('i32', 'po');
+      const pc = f.local('i32', 'pc'), pa = f.local('i32', 'pa'), pb = f.local('i32', 'pb');
+      const stepA = f.let('stepA', i32.shl(f.get(sa), i32.const(L.shift)));
+      const stepB = f.let('stepB', i32.shl(f.get(sb), i32.const(L.shift)));
+      const start = (table: Local): Expr => i32.load(i32.add(f.get(table), i32.shl(f.get(r), i32.const(2))));
+      f.for(r, f.get(rowLo), () => f.get(rowHi), 1, () => {
+        f.set(pc, i32.add(f.get(cBase), start(cStarts)));
+        f.set(pa, at(f, L, aBase, start(aStarts)));
+        f.set(pb, at(f, L, bBase, start(bStarts)));
+        f.set(po, at(f, L, out, i32.mul(f.get(r), f.get(n))));
+        f.for(j, i32.const(0), () => f.get(n), 1, () => {
+          f.store(L.scalarType, f.get(po), select(L.scalar.load(f.get(pa)), L.scalar.load(f.get(pb)), i32.load8u(f.get(pc))));
+          f.set(pc, i32.add(f.get(pc), f.get(sc)));
+          f.set(pa, i32.add(f.get(pa), f.get(stepA)));
+          f.set(pb, i32.add(f.get(pb), f.get(stepB)));
+          f.set(po, i32.add(f.get(po), i32.const(L.bytes)));
+        });
+      });
+    },
+  );
+}

@@ -18,7 +18,7 @@ import { ModuleBuilder } from './asm.ts';
 import { MAX_PAGES } from './heap.ts';
 import type { Heap } from './heap.ts';
 import { BYTES, WasmStorage } from './storage.ts';
-import type { ThreadPool } from './threads.ts';
+import { MAX_CHUNKS, type ThreadPool } from './threads.ts';
 
 /** Below this much work (elements, or multiply-adds for matmul) a call runs on one thread. */
 const PARALLEL_ELEMENTS = 1 << 15;
@@ -79,13 +79,27 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     new Uint8Array(heap.buffer, p, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     return p;
   };
-  const threadsFor = (work: number, threshold: number): number => (pool && work >= threshold ? pool.available() : 1);
+  /** Chunks to cut a call into: one on one thread, else a few per thread (so that a busy thread's share is taken by the others). */
+  const chunksFor = (work: number, threshold: number): number =>
+    pool && pool.threads > 1 && work >= threshold ? Math.min(MAX_CHUNKS, 4 * pool.threads) : 1;
 
-  /** Run `name` over `parts` argument lists: one on this thread, the rest on workers. */
-  const call = (name: string, parts: number[][]): void => {
+  /**
+   * Run `name` on every chunk (argument list). With `scratch`, argument `scratch.arg` of every chunk
+   * becomes a block of `scratch.bytes` of the thread running it.
+   */
+  const call = (name: string, chunks: number[][], scratch?: { arg: number; bytes: number }): void => {
     const i = fnIndex.get(name)!;
-    if (parts.length === 1 || !pool) fns[i](...parts[0]);
-    else pool.run(i, parts);
+    const threads = pool && chunks.length > 1 ? pool.threads : 1;
+    const stride = scratch ? Math.ceil(scratch.bytes / 16) * 16 : 0;
+    const spec = scratch ? { arg: scratch.arg, base: temp(stride * threads), stride } : undefined;
+    if (threads === 1 || !pool) {
+      for (const args of chunks) {
+        if (spec) args[spec.arg] = spec.base;
+        fns[i](...args);
+      }
+    } else {
+      pool.run(i, chunks, spec);
+    }
   };
   /** Make the output, run `body`, free the scratch even if it throws. */
   const withOutput = (dtype: DType, shape: readonly number[], body: (out: WasmStorage) => void): Tensor => {
@@ -105,19 +119,19 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
    * Rows of same-shape views (see rowsOf), split into parts: whole rows per part, or, for a single
    * long row, pieces of it. Each part gets its own row tables, so parts may differ in row length.
    */
-  function rowParts(views: readonly Tensor[], threads: number): { steps: number[]; parts: { outOffset: number; starts: number[]; lo: number; hi: number; n: number }[] } {
+  function rowParts(views: readonly Tensor[], chunks: number): { steps: number[]; parts: { outOffset: number; starts: number[]; lo: number; hi: number; n: number }[] } {
     const { n, starts, steps } = rowsOf(views);
     const rows = starts[0].length;
     const parts = [];
-    if (rows === 1 && threads > 1 && n >= 2 * threads) {
-      const chunk = Math.ceil(n / threads / 4) * 4;
+    if (rows === 1 && chunks > 1 && n >= 2 * chunks) {
+      const chunk = Math.ceil(n / chunks / 4) * 4;
       for (let c = 0; c * chunk < n; c++) {
         const len = Math.min(chunk, n - c * chunk);
         parts.push({ outOffset: c * chunk, starts: views.map((_, k) => i32Block([starts[k][0] + c * chunk * steps[k]])), lo: 0, hi: 1, n: len });
       }
     } else {
       const tables = starts.map(i32Block);
-      const per = Math.ceil(rows / Math.max(1, Math.min(threads, rows)));
+      const per = Math.ceil(rows / Math.max(1, Math.min(chunks, rows)));
       for (let lo = 0; lo < rows; lo += per) parts.push({ outOffset: 0, starts: tables, lo, hi: Math.min(rows, lo + per), n });
     }
     return { steps, parts };
@@ -129,7 +143,7 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       if (views[0].size === 0) return;
       const bytes = BYTES[dtype];
       const bases = views.map(baseOf);
-      const { steps, parts } = rowParts(views, threadsFor(views[0].size, PARALLEL_ELEMENTS));
+      const { steps, parts } = rowParts(views, chunksFor(views[0].size, PARALLEL_ELEMENTS));
       call(fn, parts.map((p) => [out.ptr + p.outOffset * bytes, ...bases, ...p.starts, p.lo, p.hi, p.n, ...steps]));
     });
   }
@@ -158,8 +172,7 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const base = baseOf(x);
       const os = i32Block(outerStarts);
       const br = i32Block(blockRows);
-      const threads = threadsFor(x.size, PARALLEL_ELEMENTS);
-      const per = Math.ceil(outer / Math.max(1, Math.min(threads, outer)));
+      const per = Math.ceil(outer / Math.max(1, Math.min(chunksFor(x.size, PARALLEL_ELEMENTS), outer)));
       const parts: number[][] = [];
       for (let lo = 0; lo < outer; lo += per) parts.push([out.ptr, base, os, lo, Math.min(outer, lo + per), br, blockRows.length, n, sk]);
       if (parts.length === 0) return;
@@ -179,11 +192,10 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const os = i32Block(rowStarts(otherShape, [...others.map((i) => outStrides[i]), 0], 0));
       const rows = x.size / n;
       const base = baseOf(x);
-      const threads = threadsFor(x.size, PARALLEL_ELEMENTS);
-      const per = Math.ceil(rows / Math.max(1, Math.min(threads, rows)));
+      const per = Math.ceil(rows / Math.max(1, Math.min(chunksFor(x.size, PARALLEL_ELEMENTS), rows)));
       const parts: number[][] = [];
-      for (let lo = 0; lo < rows; lo += per) parts.push([out.ptr, os, base, xs, lo, Math.min(rows, lo + per), n, outStrides[dim], x.strides[dim], temp(8 * n)]);
-      call(`softmax_${dtype}`, parts);
+      for (let lo = 0; lo < rows; lo += per) parts.push([out.ptr, os, base, xs, lo, Math.min(rows, lo + per), n, outStrides[dim], x.strides[dim], 0]);
+      call(`softmax_${dtype}`, parts, { arg: 9, bytes: 8 * n });
     });
   };
 
@@ -198,19 +210,20 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const [aBase, bBase] = [baseOf(a), baseOf(b)];
       const [ars, acs] = a.strides.slice(-2);
       const [brs, bcs] = b.strides.slice(-2);
-      const threads = threadsFor(P * M * N * K, PARALLEL_MACS);
+      const chunks = chunksFor(P * M * N * K, PARALLEL_MACS);
       const args = (batchLo: number, batchHi: number, rowLo: number, rowHi: number): number[] =>
-        [aBase, bBase, out.ptr, ao, bo, batchLo, batchHi, rowLo, rowHi, M, K, N, ars, acs, brs, bcs, temp(matmulScratchBytes(K, N))];
+        [aBase, bBase, out.ptr, ao, bo, batchLo, batchHi, rowLo, rowHi, M, K, N, ars, acs, brs, bcs, 0];
       const parts: number[][] = [];
-      if (P >= threads) {
-        const per = Math.ceil(P / threads);
+      if (P >= chunks) {
+        const per = Math.ceil(P / chunks);
         for (let lo = 0; lo < P; lo += per) parts.push(args(lo, Math.min(P, lo + per), 0, M));
       } else {
+        // every chunk packs all of B once per batch matrix: rows are split only when batches run out
         const panels = Math.ceil(M / MR);
-        const per = Math.ceil(panels / Math.min(threads, panels)) * MR;
+        const per = Math.ceil(panels / Math.min(chunks, panels)) * MR;
         for (let lo = 0; lo < M; lo += per) parts.push(args(0, P, lo, Math.min(M, lo + per)));
       }
-      call('matmul_f32', parts);
+      call('matmul_f32', parts, { arg: 16, bytes: matmulScratchBytes(K, N) });
     });
   };
 

@@ -96,7 +96,7 @@ export function wasmInfo(): { available: boolean; reason: string | null; threads
     reason: engine ? notice : 'WebAssembly SIMD is not supported by this JS engine',
     threads: getNumThreads(),
     /** Threads able to take work now (workers start in the background). */
-    readyThreads: engine?.pool?.available() ?? (engine ? 1 : 0),
+    readyThreads: engine?.pool?.ready() ?? (engine ? 1 : 0),
     kernelBytes: engine?.kernels.bytes ?? 0,
   };
 }

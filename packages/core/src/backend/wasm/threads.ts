@@ -1,37 +1,56 @@
 // The thread pool: worker threads (Node's worker_threads, a browser's Web Workers) that each
-// instantiate the kernel module over the one shared WebAssembly.Memory and run kernel calls handed
-// to them through a shared control block (Atomics.wait / notify). The calling thread runs the first
-// part of each split itself and waits for the others. Splits are over outputs only (rows, batch
-// matrices), so results are the same for any number of threads; a worker that is not ready yet is
-// simply not given a part. Workers never keep Node alive (unref).
+// instantiate the kernel module over the one shared WebAssembly.Memory. A call is a list of chunks
+// (argument lists of one kernel, each computing a disjoint part of the output); the calling thread
+// and the workers claim chunks from a shared counter (Atomics.add) until none is left, so a worker
+// that is slow to wake, or has no core to run on, costs nothing: the caller does its chunks. Which
+// thread ran a chunk never changes its bits, so results are the same for any thread count. Workers
+// spin briefly, then Atomics.wait; they never keep Node alive (unref).
 import { WedgeError } from '../../errors.ts';
 import type { CompiledKernels } from './codegen.ts';
 
-/** Int32 slots per worker in the control block: seq, fn, nargs, ready, error, args…. */
-const SLOT = 32;
-const MAX_ARGS = SLOT - 5;
-const DONE = 0; // ctrl[0]: parts finished in the current call
+// control block (Int32Array) layout
+const DONE = 0; //          chunks finished in the current call
+const NEXT = 1; //          next chunk to claim (CLOSED between calls)
+const NCHUNKS = 2;
+const FN = 3;
+const NARGS = 4;
+const SCRATCH_ARG = 5; //   argument replaced by the thread's own scratch block (−1: none)
+const SCRATCH_BASE = 6;
+const SCRATCH_STRIDE = 7;
+const ERROR = 8;
+const ACTIVE = 9; //        threads that may take chunks (workers with a higher id stay idle)
+const SEQ = 10; //          bumped once per call: wakes the workers
+const READY = 16; //        READY + w: worker w is up
+const ARGS = 128; //        chunk c's arguments at ARGS + c·nargs
+const CLOSED = 1 << 30;
+export const MAX_CHUNKS = 256;
+const MAX_ARGS = 24;
 
 /** The worker's whole program (plain JS, so that it needs no TypeScript loader and runs in both hosts). */
 const WORKER_SOURCE = `
 const start = (data) => {
-  const { module, memory, ctrl: sab, slot, names } = data;
+  const { module, memory, ctrl: sab, id, names } = data;
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   const fns = names.map((n) => inst.exports[n]);
   const ctrl = new Int32Array(sab);
-  Atomics.store(ctrl, slot + 3, 1);
-  let seen = 0;
+  Atomics.store(ctrl, ${READY} + id - 1, 1);
+  let seen = Atomics.load(ctrl, ${SEQ});
   for (;;) {
-    let s = Atomics.load(ctrl, slot);
-    for (let spin = 0; s === seen && spin < 20000; spin++) s = Atomics.load(ctrl, slot);
-    if (s === seen) { Atomics.wait(ctrl, slot, seen, 1000); continue; }
+    let s = Atomics.load(ctrl, ${SEQ});
+    for (let spin = 0; s === seen && spin < 20000; spin++) s = Atomics.load(ctrl, ${SEQ});
+    if (s === seen) { Atomics.wait(ctrl, ${SEQ}, seen, 1000); continue; }
     seen = s;
-    const n = ctrl[slot + 2];
-    const args = [];
-    for (let i = 0; i < n; i++) args.push(ctrl[slot + 5 + i]);
-    try { fns[ctrl[slot + 1]](...args); } catch (e) { Atomics.store(ctrl, slot + 4, 1); }
-    Atomics.add(ctrl, ${DONE}, 1);
-    Atomics.notify(ctrl, ${DONE});
+    if (id >= Atomics.load(ctrl, ${ACTIVE})) continue;
+    for (;;) {
+      const c = Atomics.add(ctrl, ${NEXT}, 1);
+      if (c >= Atomics.load(ctrl, ${NCHUNKS})) break;
+      const na = ctrl[${NARGS}], sa = ctrl[${SCRATCH_ARG}];
+      const args = Array.from(ctrl.subarray(${ARGS} + c * na, ${ARGS} + (c + 1) * na));
+      if (sa >= 0) args[sa] = ctrl[${SCRATCH_BASE}] + id * ctrl[${SCRATCH_STRIDE}];
+      try { fns[ctrl[${FN}]](...args); } catch (e) { Atomics.store(ctrl, ${ERROR}, 1); }
+      Atomics.add(ctrl, ${DONE}, 1);
+      Atomics.notify(ctrl, ${DONE});
+    }
   }
 };
 if (typeof require === 'function') start(require('node:worker_threads').workerData);
@@ -51,9 +70,16 @@ export function availableCores(): number {
   return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
 }
 
+/** Per-thread scratch: argument `arg` of every chunk becomes base + thread·stride. */
+export interface ScratchSpec {
+  readonly arg: number;
+  readonly base: number;
+  readonly stride: number;
+}
+
 export class ThreadPool {
   private readonly ctrl: Int32Array;
-  private readonly workers: { slot: number; seq: number; handle: { terminate(): unknown } }[] = [];
+  private readonly workers: { terminate(): unknown }[] = [];
   private wanted = 1;
 
   constructor(
@@ -62,78 +88,81 @@ export class ThreadPool {
     private readonly fns: readonly Fn[],
     private readonly maxWorkers = 64,
   ) {
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (SLOT + SLOT * maxWorkers)));
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (ARGS + MAX_CHUNKS * MAX_ARGS)));
+    this.ctrl[NEXT] = CLOSED;
   }
 
-  /** Use `n` threads in all (the calling one included); workers start on first need. */
+  /** Use `n` threads in all (the calling one included); the workers start in the background. */
   setThreads(n: number): void {
     if (!Number.isInteger(n) || n < 1) throw new WedgeError(`setNumThreads: needs a whole number ≥ 1, got ${n}`);
-    this.wanted = Math.min(n, this.maxWorkers + 1);
-    if (!canBlock()) this.wanted = 1;
+    this.wanted = canBlock() ? Math.min(n, this.maxWorkers + 1) : 1;
     while (this.workers.length < this.wanted - 1) this.spawn();
+    Atomics.store(this.ctrl, ACTIVE, this.wanted);
   }
 
   get threads(): number {
     return this.wanted;
   }
 
-  /** Threads that can take a part right now (ready workers + this one). */
-  available(): number {
+  /** Threads started and able to take chunks now (this one included). */
+  ready(): number {
     let n = 1;
-    for (let w = 0; w < this.wanted - 1 && w < this.workers.length; w++) if (Atomics.load(this.ctrl, this.workers[w].slot + 3) === 1) n++;
+    for (let w = 0; w < this.wanted - 1; w++) if (Atomics.load(this.ctrl, READY + w) === 1) n++;
     return n;
   }
 
   private spawn(): void {
-    const slot = SLOT * (this.workers.length + 1);
-    const data = { module: this.kernels.module, memory: this.memory, ctrl: this.ctrl.buffer, slot, names: this.kernels.names };
+    const id = this.workers.length + 1;
+    const data = { module: this.kernels.module, memory: this.memory, ctrl: this.ctrl.buffer, id, names: this.kernels.names };
     const proc = (globalThis as { process?: { getBuiltinModule?: (m: string) => any } }).process;
     const wt = proc?.getBuiltinModule?.('node:worker_threads');
-    let handle: { terminate(): unknown };
     if (wt) {
       const w = new wt.Worker(WORKER_SOURCE, { eval: true, workerData: data });
       w.unref();
-      handle = w;
-    } else {
-      const W = (globalThis as { Worker?: new (url: string) => { postMessage(d: unknown): void; terminate(): void } }).Worker;
-      const B = (globalThis as { Blob?: new (parts: string[], o: { type: string }) => unknown }).Blob;
-      const U = (globalThis as { URL?: { createObjectURL(b: unknown): string } }).URL;
-      if (!W || !B || !U) return;
-      const w = new W(U.createObjectURL(new B([WORKER_SOURCE], { type: 'text/javascript' })));
-      w.postMessage(data);
-      handle = w;
+      this.workers.push(w);
+      return;
     }
-    this.workers.push({ slot, seq: 0, handle });
+    const W = (globalThis as { Worker?: new (url: string) => { postMessage(d: unknown): void; terminate(): void } }).Worker;
+    const B = (globalThis as { Blob?: new (parts: string[], o: { type: string }) => unknown }).Blob;
+    const U = (globalThis as { URL?: { createObjectURL(b: unknown): string } }).URL;
+    if (!W || !B || !U) return;
+    const w = new W(U.createObjectURL(new B([WORKER_SOURCE], { type: 'text/javascript' })));
+    w.postMessage(data);
+    this.workers.push(w);
   }
 
-  /**
-   * Run kernel `fn` once per argument list, in parallel: parts[0] on this thread, the others on
-   * ready workers (at most available() parts).
-   */
-  run(fn: number, parts: readonly (readonly number[])[]): void {
+  /** Run kernel `fn` on every chunk (argument list), shared between this thread and the workers. */
+  run(fn: number, chunks: readonly (readonly number[])[], scratch?: ScratchSpec): void {
     const ctrl = this.ctrl;
-    const others = parts.length - 1;
-    if (others > this.available() - 1) throw new WedgeError(`wasm threads: ${parts.length} parts for ${this.available()} threads`);
+    const n = chunks.length;
+    const na = chunks[0].length;
+    if (n > MAX_CHUNKS || na > MAX_ARGS) throw new WedgeError(`wasm threads: ${n} chunks of ${na} arguments (at most ${MAX_CHUNKS} of ${MAX_ARGS})`);
+    ctrl[FN] = fn;
+    ctrl[NARGS] = na;
+    ctrl[SCRATCH_ARG] = scratch ? scratch.arg : -1;
+    ctrl[SCRATCH_BASE] = scratch ? scratch.base : 0;
+    ctrl[SCRATCH_STRIDE] = scratch ? scratch.stride : 0;
+    for (let c = 0; c < n; c++) ctrl.set(chunks[c], ARGS + c * na);
     Atomics.store(ctrl, DONE, 0);
-    for (let w = 0; w < others; w++) {
-      const worker = this.workers[w];
-      const args = parts[w + 1];
-      if (args.length > MAX_ARGS) throw new WedgeError(`wasm threads: ${args.length} arguments (at most ${MAX_ARGS})`);
-      ctrl[worker.slot + 1] = fn;
-      ctrl[worker.slot + 2] = args.length;
-      for (let i = 0; i < args.length; i++) ctrl[worker.slot + 5 + i] = args[i];
-      Atomics.store(ctrl, worker.slot, ++worker.seq);
-      Atomics.notify(ctrl, worker.slot, 1);
+    Atomics.store(ctrl, NCHUNKS, n);
+    Atomics.store(ctrl, NEXT, 0);
+    Atomics.add(ctrl, SEQ, 1);
+    Atomics.notify(ctrl, SEQ);
+    // this thread claims chunks like any worker (thread 0's scratch)
+    const f = this.fns[fn];
+    for (;;) {
+      const c = Atomics.add(ctrl, NEXT, 1);
+      if (c >= n) break;
+      const args = chunks[c].slice();
+      if (scratch) args[scratch.arg] = scratch.base;
+      f(...args);
+      Atomics.add(ctrl, DONE, 1);
     }
-    this.fns[fn](...parts[0]);
-    for (let spin = 0; Atomics.load(ctrl, DONE) < others; spin++) {
+    for (let spin = 0; Atomics.load(ctrl, DONE) < n; spin++) {
       const done = Atomics.load(ctrl, DONE);
-      if (spin > 20000 && done < others) Atomics.wait(ctrl, DONE, done, 5);
+      if (spin > 2000 && done < n) Atomics.wait(ctrl, DONE, done, 2);
     }
-    for (let w = 0; w < others; w++) {
-      if (Atomics.exchange(ctrl, this.workers[w].slot + 4, 0) !== 0) {
-        throw new WedgeError(`wasm threads: kernel ${this.kernels.names[fn]} trapped on worker ${w + 1}`);
-      }
-    }
+    Atomics.store(ctrl, NEXT, CLOSED);
+    if (Atomics.exchange(ctrl, ERROR, 0) !== 0) throw new WedgeError(`wasm threads: kernel ${this.kernels.names[fn]} trapped on a worker`);
   }
 }

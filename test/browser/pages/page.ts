@@ -1,7 +1,7 @@
 // Page entry: runs the suite named in the URL (?suite=cpu|gpu|advice) on the page's main thread,
 // or (?worker=1) in a module Web Worker, and leaves the result on globalThis.__result.
 import { noGpuMessage, useGpu } from '@wedge/gpu';
-import { cpuSuite, gpuSuite } from './suite.ts';
+import { cpuSuite, gpuSuite, wasmSuite } from './suite.ts';
 
 const params = new URLSearchParams(location.search);
 const suite = params.get('suite') ?? 'cpu';
@@ -18,6 +18,7 @@ if (params.get('worker')) {
 } else {
   const run = async (): Promise<Record<string, unknown>> => {
     if (suite === 'gpu') return gpuSuite();
+    if (suite === 'wasm') return wasmSuite();
     if (suite === 'advice') return { message: noGpuMessage('no WebGL2 here'), useGpu: useGpu() };
     return cpuSuite();
   };

@@ -1,8 +1,9 @@
 // What the browser tests run, in a page and in a Web Worker. cpuSuite() is deterministic: the test
-// runs it in Node too and expects the same numbers. gpuSuite() compares the gpu.js backend (WebGL2
-// in the browser) with the CPU backend on the same inputs.
+// runs it in Node too and expects the same numbers. gpuSuite() and wasmSuite() compare the gpu.js
+// backend (WebGL2 in the browser) and the WebAssembly backend with the CPU reference on the same inputs.
 import {
-  Adam, Generator, decodeSafetensors, encodeSafetensors, gradcheck, matmul, noGrad, randn, setBackend, softmax, sum,
+  Adam, Generator, decodeSafetensors, encodeSafetensors, getBackend, gradcheck, matmul, noGrad, randn, setBackend, softmax, sum,
+  WasmStorage, wasmInfo,
 } from '@wedge/core';
 import { TestModel, generateCopyBatch, trainStep, type AttnType } from '@wedge/models';
 import { gpuInfo, useGpu } from '@wedge/gpu';
@@ -70,5 +71,27 @@ export async function gpuSuite(): Promise<Record<string, unknown>> {
     onGpu,
     launches,
     diff: { mm: maxRelDiff(gpu.mm, cpu.mm), sm: maxRelDiff(gpu.sm, cpu.sm), sum: maxRelDiff(gpu.sum, cpu.sum), train: maxRelDiff(gpu.train, cpu.train) },
+  };
+}
+
+export async function wasmSuite(): Promise<Record<string, unknown>> {
+  const info = wasmInfo();
+  if (!info.available) return { info };
+  const g = new Generator(4);
+  const a = randn([64, 48], { generator: g });
+  const b = randn([48, 32], { generator: g });
+  setBackend('cpu');
+  const cpu = { mm: matmul(a, b).data(), sm: softmax(a, -1).data(), train: trainLosses('triple', 3) };
+  setBackend('wasm');
+  const mm = matmul(a, b);
+  const inWasmMemory = mm.storage instanceof WasmStorage;
+  const wasm = { mm: await mm.dataAsync(), sm: softmax(a, -1).data(), train: trainLosses('triple', 3) };
+  const backend = getBackend().name;
+  setBackend('cpu');
+  return {
+    info: { available: info.available, threads: wasmInfo().threads },
+    backend,
+    inWasmMemory,
+    diff: { mm: maxRelDiff(wasm.mm, cpu.mm), sm: maxRelDiff(wasm.sm, cpu.sm), train: maxRelDiff(wasm.train, cpu.train) },
   };
 }

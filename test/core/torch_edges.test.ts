@@ -6,16 +6,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  type DType, type Tensor, tensor, zeros, full, fullLike, arange, linspace, tril, triu, where, maximum, minimum,
+  type DType, type Tensor, zeros, full, fullLike, arange, linspace, tril, triu, where, maximum, minimum,
   pow, relu, sign, einsum, eq, lt, add, mul, sub,
 } from '@wedge/core';
 import { assertClose } from '../helpers/assert_close.ts';
-
-interface Encoded {
-  shape: number[];
-  dtype: DType;
-  data: (number | boolean | string)[];
-}
+import { type Encoded, decode } from '../helpers/fixtures.ts';
 
 interface Case {
   name: string;
@@ -29,12 +24,6 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/core_edges.json', i
   cases: Case[];
   formats: { shape: number[]; dtype: DType; torch: string }[];
 };
-
-const decodeValue = (v: number | boolean | string): number =>
-  v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v);
-
-const decode = (e: Encoded, requiresGrad = false): Tensor =>
-  tensor(e.data.map(decodeValue), { dtype: e.dtype, shape: e.shape, requiresGrad });
 
 type Impl = (...xs: Tensor[]) => Tensor | Tensor[];
 

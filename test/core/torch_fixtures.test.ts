@@ -13,12 +13,7 @@ import {
   matmul, outer, einsum, gather, indexSelect, softmax, logSoftmax, tril, triu, cast,
 } from '@wedge/core';
 import { assertClose } from '../helpers/assert_close.ts';
-
-interface Encoded {
-  shape: number[];
-  dtype: DType;
-  data: (number | boolean | string)[];
-}
+import { type Encoded, decode } from '../helpers/fixtures.ts';
 
 interface Case {
   name: string;
@@ -36,13 +31,6 @@ const fixture = JSON.parse(readFileSync(new URL('../fixtures/core_ops.json', imp
   cases: Case[];
   formats: { tensor: Encoded; torch: string }[];
 };
-
-const decodeValue = (v: number | boolean | string): number =>
-  v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v);
-
-function decode(e: Encoded, requiresGrad = false): Tensor {
-  return tensor(e.data.map(decodeValue), { dtype: e.dtype, shape: e.shape, requiresGrad });
-}
 
 type Impl = (xs: Tensor[], a: Record<string, any>) => Tensor | Tensor[];
 const reduceArgs = (a: Record<string, any>): [number | number[] | undefined, boolean] => [a.dim ?? undefined, a.keepdim ?? false];

@@ -80,7 +80,10 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
   });
 
   it('Train reaches ≥ 50 % copy accuracy for both models at the defaults within two minutes, no main-thread task over 200 ms', async () => {
-    await page.evaluate(() => ((window as unknown as { __longTasks: number[] }).__longTasks = []));
+    await page.evaluate(() => {
+      (window as unknown as { __longTasks: number[] }).__longTasks = [];
+      performance.clearMeasures();
+    });
     const t0 = Date.now();
     await page.click('[data-testid=train]');
     await page.waitForFunction(
@@ -99,6 +102,11 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
     expect(status).toMatch(/steps\/s/);
     expect(await page.isHidden('[data-testid=train-error]')).toBe(true);
 
+    // the heatmaps redraw while training goes on: the page must stay responsive there too
+    await page.click('[data-testid=tab-inside]');
+    await page.waitForSelector('[data-testid=map-triple-score-1] svg');
+    await page.waitForTimeout(2500);
+    await page.click('[data-testid=tab-train]');
     // pause holds the step; resume moves it on
     await page.click('[data-testid=pause]');
     await page.waitForFunction(() => document.querySelector('[data-testid=train-status]')?.textContent?.startsWith('paused'));
@@ -234,6 +242,13 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
     await page.click('[data-testid=ad-back]');
     expect(await page.locator('[data-testid=ad-graph] g.node.current').count()).toBe(1);
     await shot('4-autodiff');
+    // the chain-rule example's expression, from the presets: every leaf agrees three ways
+    await page.selectOption('[data-testid=ad-preset]', '0');
+    await page.waitForSelector('[data-testid=leaf-grad-W]');
+    expect(await page.locator('[data-testid=ad-leaves] td.ok').count()).toBe(3);
+    expect(await page.locator('[data-testid=ad-leaves] td.bad').count()).toBe(0);
+    await page.click('[data-testid=ad-all]');
+    expect(await page.textContent('[data-testid=ad-step-card]')).toMatch(/a leaf: gOut is added into/);
     // a typo is reported where it is, not thrown
     await page.fill('[data-testid=ad-source]', 'x = 1\ny = x +* 2\ny');
     await page.click('[data-testid=ad-run]');

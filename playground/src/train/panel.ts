@@ -236,9 +236,9 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): { shown():
         break;
       }
       case 'state':
-        running = m.state === 'stopped' ? 'idle' : m.state;
+        running = m.state;
         pauseBtn.textContent = running === 'paused' ? 'Resume' : 'Pause';
-        pauseBtn.disabled = running === 'done' || running === 'idle';
+        pauseBtn.disabled = running === 'done';
         drawCards();
         break;
       case 'checkpoint':

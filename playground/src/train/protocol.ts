@@ -22,7 +22,6 @@ export type ToWorker =
   | { type: 'start'; config: PlaygroundConfig; init: Partial<Record<AttnType, Uint8Array>>; maxLen?: number }
   | { type: 'pause' }
   | { type: 'resume' }
-  | { type: 'stop' }
   | { type: 'export'; attnType: AttnType }
   | { type: 'probe' }
   | { type: 'inspect'; bytes: Uint8Array; name: string };
@@ -41,7 +40,7 @@ export type ToMain =
       /** Steps per second of each model over the last second or so. */
       stepsPerSec: Record<AttnType, number>;
     }
-  | { type: 'state'; state: 'running' | 'paused' | 'done' | 'stopped' }
+  | { type: 'state'; state: 'running' | 'paused' | 'done' }
   | { type: 'checkpoint'; attnType: AttnType; bytes: Uint8Array; filename: string }
   | { type: 'inspected'; name: string; attnType: AttnType; vocab: number; dModel: number; nHead: number; maxLen: number; bytes: Uint8Array }
   | { type: 'probed'; step: number; rows: Record<AttnType, LoudProbeRow[]> }

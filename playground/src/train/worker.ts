@@ -1,5 +1,5 @@
 // The training worker: runs a TrainingSession one step at a time, yielding between steps so that
-// pause, resume, stop and checkpoint requests get through, and reports progress a few times a second.
+// pause, resume, restart and checkpoint requests get through, and reports progress a few times a second.
 import * as core from '@wedge/core';
 import { getBackend, listBackends, setBackend } from '@wedge/core';
 import { ATTN_TYPES, type AttnType } from '@wedge/models';
@@ -16,6 +16,7 @@ const MAPS_MS = 700;
 
 let session: TrainingSession | null = null;
 let paused = false;
+/** Set when a new run replaces this one: the old loop ends at its next step. */
 let stopped = false;
 let wake: (() => void) | null = null;
 
@@ -132,12 +133,6 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
         paused = false;
         wake?.();
         wake = null;
-        break;
-      case 'stop':
-        stopped = true;
-        wake?.();
-        wake = null;
-        post({ type: 'state', state: 'stopped' });
         break;
       case 'export': {
         if (session === null) throw new Error('nothing to download yet: press Train first');

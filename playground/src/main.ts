@@ -6,6 +6,11 @@ import { mountResilience } from './resilience/panel.ts';
 import { TrainerClient } from './train/client.ts';
 import { mountTrain } from './train/panel.ts';
 import { el } from './ui.ts';
+import { setBackend } from '@wedge/core';
+
+// The page itself (autodiff, resilience) computes on the CPU reference, the definition every faster
+// backend is tested against; training picks its backend in the worker.
+setBackend('cpu');
 
 const client = new TrainerClient();
 const panels: { id: string; title: string; mount: (root: HTMLElement) => void | { shown(): void } }[] = [

@@ -77,6 +77,9 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
     const note = (await page.textContent('[data-testid=backend-note]')) ?? '';
     for (const o of options.filter((x) => x.disabled)) expect(note).toMatch(o.value === 'wasm' ? /WebAssembly: / : /WebGL/);
     expect(await page.inputValue('[data-testid=cfg-dModel]')).toBe(String(PLAYGROUND_DEFAULTS.dModel));
+    // the default backend is the fastest CPU engine that runs: WebAssembly (core's), else JavaScript
+    const wasm = options.find((o) => o.value === 'wasm')!;
+    expect(await page.inputValue('[data-testid=cfg-backend]')).toBe(wasm.disabled ? 'js' : 'wasm');
   });
 
   it('Train reaches ≥ 50 % copy accuracy for both models at the defaults within two minutes, no main-thread task over 200 ms', async () => {
@@ -255,14 +258,10 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
     expect(await page.textContent('[data-testid=ad-error]')).toMatch(/^line 2, column 8: expected a number, a name/);
   });
 
-  it('trains on WebGL (gpu.js in the worker) to the JavaScript run’s numbers, or says why WebGL is off', async () => {
+  it('trains on WebAssembly and on WebGL (gpu.js in the worker) to the JavaScript run’s numbers, or says why one is off', async () => {
     await page.click('[data-testid=tab-train]');
     await page.click('[data-testid=forget]');
-    const webgl = await page.$eval('[data-testid=cfg-backend] option[value=webgl]', (o) => !(o as HTMLOptionElement).disabled);
-    if (!webgl) {
-      expect(await page.textContent('[data-testid=backend-note]')).toMatch(/WebGL \(gpu\.js\): /);
-      return;
-    }
+    const enabled = async (b: string): Promise<boolean> => page.$eval(`[data-testid=cfg-backend] option[value=${b}]`, (o) => !(o as HTMLOptionElement).disabled);
     const run = async (backend: string): Promise<string> => {
       await page.selectOption('[data-testid=cfg-backend]', backend);
       await page.fill('[data-testid=cfg-steps]', '4');
@@ -272,12 +271,18 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
       expect(await page.isHidden('[data-testid=train-error]')).toBe(true);
       return (await page.textContent('[data-testid=details-triple]')) ?? '';
     };
-    const js = await run('js');
-    const gl = await run('webgl');
-    expect(await page.textContent('[data-testid=train-status]')).toMatch(/Wedge backend 'gpu'/);
     const loss = (s: string): number => Number(/eval loss ([\d.]+)/.exec(s)![1]);
-    expect(Math.abs(loss(gl) - loss(js))).toBeLessThan(2e-3); // float32 on SwiftShader vs the CPU reference
-    await page.selectOption('[data-testid=cfg-backend]', 'js');
+    const js = await run('js');
+    for (const [backend, name, label, tol] of [['wasm', 'wasm', 'WebAssembly', 1e-4], ['webgl', 'gpu', 'WebGL \\(gpu\\.js\\)', 2e-3]] as const) {
+      if (!(await enabled(backend))) {
+        expect(await page.textContent('[data-testid=backend-note]')).toMatch(new RegExp(`${label}: `));
+        continue;
+      }
+      const other = await run(backend);
+      expect(await page.textContent('[data-testid=train-status]')).toMatch(new RegExp(`Wedge backend '${name}'`));
+      // float32 throughout; WebGL on SwiftShader rounds its own way
+      expect(Math.abs(loss(other) - loss(js)), `${backend} ${other} vs js ${js}`).toBeLessThan(tol);
+    }
   }, 200_000);
 
   it('logged no console error or warning and no uncaught exception on the way', () => {

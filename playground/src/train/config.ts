@@ -39,7 +39,7 @@ export const PLAYGROUND_DEFAULTS: PlaygroundConfig = {
   seed: 0,
   evalEvery: 10,
   evalSize: 64,
-  backend: 'js',
+  backend: 'js', // the page switches to 'wasm' once the worker reports that WebAssembly runs
 };
 
 /** The CLI's defaults, for the "CLI defaults" button. */
@@ -54,7 +54,7 @@ export const CLI_DEFAULTS: PlaygroundConfig = {
   seed: DEFAULT_TRAIN_CONFIG.seed,
   evalEvery: DEFAULT_TRAIN_CONFIG.evalEvery,
   evalSize: DEFAULT_TRAIN_CONFIG.evalSize,
-  backend: 'js',
+  backend: PLAYGROUND_DEFAULTS.backend,
 };
 
 /**

@@ -49,6 +49,8 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): { shown():
   }
   const backendSelect = el('select', { name: 'backend', 'data-testid': 'cfg-backend' });
   for (const b of BACKENDS) backendSelect.append(el('option', { value: b, selected: b === PLAYGROUND_DEFAULTS.backend }, BACKEND_LABELS[b]));
+  let backendTouched = false;
+  backendSelect.addEventListener('change', () => (backendTouched = true));
   const backendNote = el('p', { class: 'small backend-note', 'data-testid': 'backend-note' }, 'checking which backends run here…');
   form.append(el('label', { class: 'wide', title: "the CLI's --backend" }, el('span', {}, 'backend'), backendSelect), backendNote);
 
@@ -207,6 +209,8 @@ export function mountTrain(root: HTMLElement, client: TrainerClient): { shown():
           if (why) notes.push(`${BACKEND_LABELS[option.value as BackendChoice]}: ${why}.`);
         }
         backendNote.textContent = notes.length ? notes.join(' ') : 'All three backends run here.';
+        // the fastest CPU engine by default, as @wedge/core itself picks it: WebAssembly where it runs
+        if (!backendTouched) backendSelect.value = m.available.wasm === null ? 'wasm' : 'js';
         break;
       }
       case 'started':

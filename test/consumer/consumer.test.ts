@@ -57,8 +57,8 @@ describe('the packed tarballs', () => {
     expect(m.version).toBe('0.2.0');
     expect(m.license).toBe('MIT');
     expect(m.type).toBe('module');
-    // false, or the files that register kernels when imported (bundlers must keep those)
-    if (m.sideEffects !== false) for (const f of m.sideEffects as string[]) expect(f).toMatch(/^\.\/(src|dist)\/kernels\/\*\.(ts|js)$/);
+    // false, or the files that register kernels or backends when imported (bundlers must keep those)
+    if (m.sideEffects !== false) for (const f of m.sideEffects as string[]) expect(f).toMatch(/^\.\/(src|dist)\/(kernels\/\*|backend\/wasm\/index)\.(ts|js)$/);
     expect(m.repository?.directory).toBe(`packages/${d}`);
     expect(m.engines?.node).toMatch(/^>=20(\.\d+)*$/);
     for (const f of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json']) expect(files).toContain(f);
@@ -91,6 +91,7 @@ describe('a fresh npm project using the tarballs', () => {
     expect(compiled.status, String(compiled.stdout)).toBe(0);
     const out = JSON.parse(run(process.execPath, ['out/main.js'], app).trim().split('\n').pop()!);
     expect(out.steps).toBe(80);
+    expect(out.backend).toBe('wasm'); // core's default CPU engine loaded
     expect(out.first).toBeCloseTo(Math.log(8), 1); // uniform predictions at the start
     expect(out.last).toBeLessThan(out.first - 0.3);
     expect(out.reloadedSame).toBe(true);
@@ -140,9 +141,10 @@ describe('a fresh npm project using the tarballs', () => {
     const browser = await launchChromium();
     try {
       const { result: summary } = await pageResult(browser, `${server.url}/`);
-      const s = summary as { first: number; last: number; reloadedSame: boolean; gpuMatchesCpu: boolean };
+      const s = summary as { backend: string; first: number; last: number; reloadedSame: boolean; gpuMatchesCpu: boolean };
       expect(s.last).toBeLessThan(s.first - 0.3);
       expect([s.reloadedSame, s.gpuMatchesCpu]).toEqual([true, true]);
+      expect(s.backend).toBe('wasm'); // the bundler kept the wasm backend's registration (sideEffects)
     } finally {
       await browser.close();
       await server.close();

@@ -2,11 +2,15 @@
 // Adam, save and reload its weights, run one product through the gpu.js backend (its cpu mode, so no
 // GL is needed), and print a JSON summary. Type-checked under a default `tsc --init` config, run
 // with plain `node` (as app.mjs, the same code with the types stripped) and bundled for a browser.
-import { Adam, Generator, Tensor, crossEntropy, decodeSafetensors, encodeSafetensors, matmul, noGrad, randn, setBackend } from '@wedge/core';
+import {
+  Adam, Generator, Tensor, crossEntropy, decodeSafetensors, encodeSafetensors, getBackend, matmul, noGrad, randn, setBackend,
+} from '@wedge/core';
 import { TestModel, generateCopyBatch, type TestModelConfig } from '@wedge/models';
 import { gpuInfo, useGpu } from '@wedge/gpu';
 
 export interface Summary {
+  /** The backend that trained: core's default CPU engine (the wasm backend where WebAssembly SIMD runs). */
+  backend: string;
   first: number;
   last: number;
   steps: number;
@@ -16,6 +20,7 @@ export interface Summary {
 }
 
 export function train(steps = 80): Summary {
+  const backend = getBackend().name;
   const config: TestModelConfig = { vocab: 8, dModel: 16, nHead: 2, maxLen: 16, attnType: 'standard', generator: new Generator(0) };
   const model = new TestModel(config);
   const opt = new Adam(model.parameters(), { lr: 1e-2 });
@@ -44,7 +49,7 @@ export function train(steps = 80): Summary {
   const ok = useGpu({ mode: 'cpu', quiet: true, cpuHandoffSize: 0 });
   const onGpu = matmul(x, x).data();
   const gpuMode = ok ? gpuInfo()?.mode ?? null : null;
-  setBackend('cpu');
+  setBackend(backend);
   const gpuMatchesCpu = onGpu.every((v, i) => Math.abs(v - (onCpu[i] ?? NaN)) <= 1e-5 * (1 + Math.abs(v)));
-  return { first: losses[0] ?? NaN, last: losses[losses.length - 1] ?? NaN, steps, reloadedSame, gpuMode, gpuMatchesCpu };
+  return { backend, first: losses[0] ?? NaN, last: losses[losses.length - 1] ?? NaN, steps, reloadedSame, gpuMode, gpuMatchesCpu };
 }

@@ -287,6 +287,8 @@ describe('modules, optimizers and checkpoints refuse damaged input', () => {
     const p = new Parameter(zeros([2, 3]));
     p.grad = zeros([3, 2]);
     expect(messageOf(() => new SGD([p], { lr: 0.1 }).step())).toBe('SGD.step: gradient [3, 2] does not match parameter [2, 3]');
+    p.grad = [0, 0, 0, 0, 0, 0] as never;
+    expect(messageOf(() => new SGD([p], { lr: 0.1 }).step())).toBe('SGD.step: the gradient of a parameter [2, 3] is an array of 6, not a Tensor');
   });
   it('damaged optimizer-state metadata', () => {
     expect(messageOf(() => optimizerStateFromTensors({}, { optimizer: '{"paramGroups": [' }))).toBe(

@@ -1,8 +1,8 @@
 // Parity of the GPU elementwise kernels with the CPU backend: every unary and binary op, where,
 // cast and contiguous, forward and gradient, on broadcast shapes and strided layouts.
-import { describe, it, beforeAll } from 'vitest';
+import { describe, expect, it, beforeAll } from 'vitest';
 import fc from 'fast-check';
-import { Tensor, where, cast, sign, tensor, sizeOf, broadcastShapes } from '@wedge/core';
+import { Tensor, where, cast, sign, tensor, sizeOf, broadcastShapes, UNARY_OPS, BINARY_OPS, COMPARISON_OPS } from '@wedge/core';
 import { shape as shapeArb, broadcastableTo } from '@wedge/core/testing';
 import { MODES, activate, check, expectParity, layoutArb, makeInput, dimArb, type Tolerance, type ValueRange } from './harness.ts';
 
@@ -45,6 +45,13 @@ const BINARY: { name: string; f: (a: Tensor, b: Tensor) => Tensor; ranges: [Valu
   { name: 'gt', f: (a, b) => a.gt(b), ranges: [{}, {}], tol: EXACT, grads: false },
   { name: 'ge', f: (a, b) => a.ge(b), ranges: [{}, {}], tol: EXACT, grads: false },
 ];
+
+describe('the parity cases cover the op table', () => {
+  it('every unary, binary and comparison op of @wedge/core has a case here', () => {
+    const have = new Set([...UNARY, ...BINARY].map((c) => c.name));
+    expect([...UNARY_OPS, ...BINARY_OPS, ...COMPARISON_OPS].filter((op) => !have.has(op))).toEqual([]);
+  });
+});
 
 for (const { mode, skip } of MODES) {
   // headless GL compiles a shader per op and layout (~0.1 s each on Mesa): fewer runs there

@@ -146,6 +146,9 @@ export abstract class Optimizer<O extends object> {
   protected *withGrads(group: Group<O>): Generator<UpdateView> {
     for (const p of group.params) {
       if (p.grad === null) continue;
+      if (!(p.grad instanceof Tensor)) {
+        throw new WedgeError(`${this.name}.step: the gradient of a parameter ${fmtShape(p.shape)} is ${describeValue(p.grad)}, not a Tensor`);
+      }
       const { data, base, offsets } = storageView(p, `${this.name}.step`);
       if (p.grad.disposed) {
         throw new WedgeError(

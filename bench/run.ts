@@ -128,8 +128,8 @@ const table = (header: string[], rows: string[][], align: ('l' | 'r')[]): void =
   say(`|${align.map((a) => (a === 'r' ? '---:' : '---')).join('|')}|`);
   for (const r of rows) say(`| ${r.join(' | ')} |`);
 };
-/** GFLOP/s and ms alike: three significant figures at most, one decimal below 100. */
-const num = (x: number | undefined): string => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+/** GFLOP/s and ms alike: no decimals from 100, one from 1, two significant figures below 1. */
+const num = (x: number | undefined): string => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x >= 1 ? x.toFixed(1) : x.toPrecision(2));
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? '–' : `${(a / b).toFixed(1)}×`);
 const verdict = (ok: boolean | undefined): string => (ok === undefined ? 'not measured' : ok ? '**met**' : '**missed**');
 const fastestOf = (xs: (number | undefined)[]): number | undefined => {

@@ -237,6 +237,22 @@ describe('printing and tidy() stay bounded', () => {
   });
 });
 
+describe('non-numeric operands are WedgeErrors naming the op, for every op of the table', () => {
+  const junk = fc.oneof(fc.string(), fc.constant(null), fc.constant(undefined), fc.array(fc.integer(), { maxLength: 3 }), fc.object(), fc.bigInt());
+  it('as either operand of a binary op, or the input of a unary one', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...(Object.keys(ELEMENTWISE_OPS) as (keyof typeof ELEMENTWISE_OPS)[])), junk, fc.boolean(), (name, bad, first) => {
+        const { kind, fn } = ELEMENTWISE_OPS[name];
+        const x = tensor([1, 2]);
+        const call = kind === 'unary' ? () => (fn as (v: unknown) => Tensor)(bad) : () => (fn as (a: unknown, b: unknown) => Tensor)(first ? bad : x, first ? x : bad);
+        expect(call).toThrow(WedgeError);
+        expect(call).toThrow(new RegExp(`^${name}: `));
+      }),
+      RUNS,
+    );
+  });
+});
+
 describe('bad shapes are WedgeErrors naming the op and the size', () => {
   const CREATORS: [string, (shape: number[]) => unknown][] = [
     ['zeros', (s) => zeros(s)], ['ones', (s) => ones(s)], ['full', (s) => full(s, 2)], ['rand', (s) => rand(s)],

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   WedgeError, tensor, zeros, ones, full, arange, linspace, add, exp, matmul, where, cat, stack, einsum, gather, noGrad,
-  gradcheck, randn, tril, tidy, reshape, sum, softmax, Generator, Embedding, Linear, Parameter, SGD, Adam, optimizerStateFromTensors, type Tensor,
+  gradcheck, randn, tril, tidy, reshape, sum, softmax, getBackend, setBackend, registerBackend, Generator, Embedding, Linear, Parameter, SGD, Adam, optimizerStateFromTensors, type Tensor,
 } from '@wedge/core';
 
 /** The message `fn` throws, failing if it throws anything but a WedgeError or nothing at all. */
@@ -274,6 +274,21 @@ describe('huge allocations say which op, which shape and how many bytes', () => 
       `Embedding: shape [2147483648, 4] has 8589934592 elements, 34359738368 bytes (32.0 GiB) as float32; ${LIMIT}`,
     );
     expect(messageOf(() => new Embedding(2.5, 4))).toBe('Embedding: numEmbeddings must be a non-negative integer, got 2.5');
+  });
+});
+
+describe('an engine that runs out of memory', () => {
+  it('is a WedgeError naming the kernel, the backend and the input shapes', () => {
+    const previous = getBackend().name;
+    registerBackend({ name: 'tiny-memory', kernels: { exp: () => { throw new RangeError('Array buffer allocation failed'); } } });
+    setBackend('tiny-memory');
+    try {
+      expect(messageOf(() => zeros([2, 3]).exp())).toBe(
+        'exp: out of memory on backend tiny-memory (inputs float32 [2, 3]): Array buffer allocation failed',
+      );
+    } finally {
+      setBackend(previous);
+    }
   });
 });
 

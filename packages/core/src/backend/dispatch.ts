@@ -136,6 +136,22 @@ export function toCpu(t: Tensor): Tensor {
  * @example
  * runKernel('exp', [x])
  */
+/**
+ * Run a kernel, turning the engine's failure to allocate its output (a bare RangeError) into a
+ * WedgeError naming the kernel, the backend and the input shapes.
+ */
+function withMemoryError(name: string, backend: string, inputs: readonly Tensor[], run: () => Tensor): Tensor {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof RangeError && /allocation failed|Invalid typed array length|Array buffer allocation|out of memory/i.test(e.message)) {
+      const shapes = inputs.map((x) => `${x.dtype} [${x.shape.join(', ')}]`).join(', ');
+      throw new WedgeError(`${name}: out of memory on backend ${backend} (inputs ${shapes}): ${e.message}`);
+    }
+    throw e;
+  }
+}
+
 export function runKernel(name: string, inputs: readonly Tensor[], attrs: unknown = {}): Tensor {
   for (const x of inputs) {
     if (x.storage.disposed) throw new WedgeError(`${name}: an input tensor was disposed`);
@@ -146,11 +162,11 @@ export function runKernel(name: string, inputs: readonly Tensor[], attrs: unknow
     if (b === cpuBackend) {
       if (!k) break;
       logger?.(name, 'cpu', why!.length ? why!.join('; ') : undefined);
-      return k(inputs.map(toCpu), attrs, b);
+      return withMemoryError(name, b.name, inputs, () => k(inputs.map(toCpu), attrs, b));
     }
     if (k && (b.accepts?.(name, inputs, attrs) ?? true)) {
       logger?.(name, b.name, why!.length ? why!.join('; ') : undefined);
-      return k(inputs, attrs, b);
+      return withMemoryError(name, b.name, inputs, () => k(inputs, attrs, b));
     }
     why?.push(k ? `${b.name} declined` : `${b.name} has no ${name} kernel`);
   }

@@ -85,7 +85,7 @@ export function tensor(
   let inferred: DType = 'float32';
   if (ArrayBuffer.isView(data)) {
     if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array || data instanceof Uint8Array)) {
-      throw new WedgeError(`tensor: a ${(data as ArrayBufferView).constructor.name} is not one of Wedge's storage types (Float32Array, Float64Array, Int32Array, Uint8Array)`);
+      throw new WedgeError(`tensor: ${(data as ArrayBufferView).constructor.name} is not one of Wedge's storage types (Float32Array, Float64Array, Int32Array, Uint8Array)`);
     }
     values = data as TypedArray;
     shape = [data.length];

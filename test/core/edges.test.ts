@@ -4,7 +4,9 @@
 // agree with slice and matmul, printing and tidy() stay bounded, and saves leave no temp files.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -321,6 +323,28 @@ describe('safetensors input that is deep or on a directory', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a save killed with SIGKILL mid-write leaves the old file intact, and the next save removes its temp file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wedge-edges-'));
+    try {
+      const path = join(dir, 'model.safetensors');
+      saveSafetensors(path, { w: ones([2]) });
+      const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./children/save_then_hang.ts', import.meta.url)), path]);
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (d: Buffer) => d.toString().includes('writing') && resolve());
+        child.on('exit', (code) => reject(new Error(`the child exited (${code}) before it hung`)));
+      });
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.on('exit', resolve));
+      const left = readdirSync(dir).filter((n) => n.includes('.tmp-'));
+      expect(left).toHaveLength(1); // the killed save's temp file, as a kill -9 leaves it
+      expect(decodeSafetensors(readFileSync(path)).tensors.w.toArray()).toEqual([1, 1]);
+      saveSafetensors(path, { w: zeros([3]) });
+      expect(readdirSync(dir)).toEqual(['model.safetensors']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
 
   it('the next save removes temp files that dead processes left, and keeps a live one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wedge-edges-'));

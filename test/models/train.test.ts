@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Generator, randn, tidy } from '@wedge/core';
-import { type TrainConfig, TestModel, evaluate, makeEvalSet, trainComparison } from '@wedge/models';
+import { Generator, decodeSafetensors, encodeSafetensors, randn, tidy } from '@wedge/core';
+import {
+  DivergenceError, type TrainCheckpoint, type TrainConfig, TestModel, evaluate, evaluateLengths, makeEvalSet, trainComparison, trainModel,
+} from '@wedge/models';
 
 /** CI-sized: a short vocabulary and sequence and a larger step size, so both learn in 200 steps. */
 const SMALL: TrainConfig = {
@@ -76,5 +78,50 @@ describe('tidy() around a training step', () => {
     expect(model.parameters().every((p) => !p.disposed)).toBe(true);
     expect(model.buffers().every((b) => !b.disposed)).toBe(true);
     expect(() => model.attn.forward(x)).not.toThrow();
+  });
+});
+
+describe('trainModel', () => {
+  const C: TrainConfig = { ...SMALL, steps: 12, evalEvery: 4, evalSize: 16, batchSize: 8 };
+  const numbers = (r: ReturnType<typeof trainModel>) => ({
+    losses: r.trainLosses,
+    history: r.history.map((p) => ({ ...p, elapsedMs: 0 })),
+    weights: Object.fromEntries(Object.entries(r.model.stateDict()).map(([k, t]) => [k, Array.from(t.data())])),
+  });
+
+  it.each(['standard', 'triple'] as const)('resumed from a checkpoint ends %s with the uninterrupted run’s numbers, bit for bit', (attnType) => {
+    const whole = trainModel(attnType, C);
+    const saved: TrainCheckpoint[] = [];
+    trainModel(attnType, C, { checkpointEvery: 5, onCheckpoint: (ckpt) => saved.push(ckpt) });
+    expect(saved).toHaveLength(2); // steps 5 and 10, never at the last step
+    // through the bytes of a file, as the CLI keeps it
+    const file = decodeSafetensors(encodeSafetensors(saved[0].tensors, saved[0].metadata));
+    const resumed = trainModel(attnType, C, { resume: { tensors: file.tensors, metadata: file.metadata } });
+    expect(numbers(resumed)).toEqual(numbers(whole));
+  });
+
+  it('stops with a DivergenceError naming the model and step when a number stops being finite', () => {
+    expect(() => trainModel('triple', { ...C, lr: 1e6 })).toThrow(DivergenceError);
+    expect(() => trainModel('triple', { ...C, lr: 1e6 })).toThrow(/^triple model diverged at step \d+: (training loss|held-out loss) NaN|weight '.*' holds/);
+  });
+
+  it('scales the hub tokens’ initial embeddings and nothing else', () => {
+    const plain = new TestModel({ vocab: 8, dModel: 32, nHead: 2, maxLen: 16, attnType: 'standard', generator: new Generator(0) });
+    const hub = trainModel('standard', { ...C, steps: 1, hubTokens: 2, hubScale: 10 }, { callbacks: { onModelStart: (_a, m) => (started = Array.from(m.embed.weight.data())) } });
+    void hub;
+    const base = Array.from(plain.embed.weight.data());
+    started.forEach((v, i) => expect(v).toBeCloseTo(i < 2 * 32 ? 10 * base[i] : base[i], 5));
+    expect(() => trainModel('standard', { ...C, hubTokens: 9 })).toThrow('hubTokens must be an integer in [0, vocab = 8], got 9');
+  });
+  let started: number[] = [];
+
+  it('trains the same with RoPE tables sized for longer evaluation, and evaluates at those lengths', () => {
+    const short = trainModel('triple', C);
+    const long = trainModel('triple', { ...C, maxLen: 64 });
+    expect(numbers(long).losses).toEqual(numbers(short).losses);
+    const rows = evaluateLengths(long.model, [32, 64], { size: 8, batchSize: 8, trainSeqLen: 16, vocab: 8, seed: 0 });
+    expect(rows.map((r) => r.seqLen)).toEqual([32, 64]);
+    for (const r of rows) expect(r.copyAccuracy).toBeGreaterThanOrEqual(0);
+    expect(() => evaluateLengths(short.model, [32], { size: 8, batchSize: 8, trainSeqLen: 16, vocab: 8, seed: 0 })).toThrow('length 32 needs RoPE tables of 31 rows, the model has 16');
   });
 });

@@ -386,7 +386,8 @@ function scaleHubEmbeddings(model: TestModel, k: number, s: number): void {
 
 function makeCheckpoint(progress: Progress, model: TestModel, opt: Adam): TrainCheckpoint {
   const tensors: Record<string, Tensor> = {};
-  for (const [k, t] of Object.entries(model.stateDict())) tensors[`model.${k}`] = t;
+  // a snapshot: stateDict's tensors share the live weights' storage
+  for (const [k, t] of Object.entries(model.stateDict())) tensors[`model.${k}`] = Tensor.fromArray(t.data().slice(), t.shape, t.dtype);
   const o = optimizerStateToTensors(opt.stateDict());
   for (const [k, t] of Object.entries(o.tensors)) tensors[`optim.${k}`] = t;
   return { tensors, metadata: { ...o.metadata, progress: JSON.stringify(progress) } };

@@ -1,7 +1,7 @@
 // The copy-task CLI as a study and as a tool that keeps its outputs safe: several seeds (the same
 // numbers whatever the parallelism), the loud-key probe (and its PyTorch twin), longer lengths,
 // the results.json contract, a table of bad inputs, resume after kill -9, divergence, a full disk.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -212,6 +212,27 @@ describe('copy-task keeps its outputs safe', () => {
     const again = await run(['--resume', out, '--quiet']);
     expect(again.status).toBe(0);
     expect(results(out).models).toHaveLength(2);
+  });
+
+  it('on a file system that really fills up (a 200 KiB tmpfs) fails in one line and resumes once there is room', async (ctx) => {
+    const mnt = join(dir, 'tiny-fs');
+    mkdirSync(mnt);
+    if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=200k', 'tmpfs', mnt]).status !== 0) return ctx.skip('cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)');
+    try {
+      writeFileSync(join(mnt, 'filler'), new Uint8Array(150 * 1024)); // ~50 KiB left: the models fit, the plots do not
+      const out = join(mnt, 'run');
+      const r = await run([...TINY, '--out', out]);
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain('no space left on device (ENOSPC)');
+      expect(existsSync(out)).toBe(false);
+      rmSync(join(mnt, 'filler'));
+      const again = await run(['--resume', out, '--quiet']);
+      expect(again.status).toBe(0);
+      expect(results(out).models).toHaveLength(2);
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
   });
 
   it('refuses to start over an unfinished run', async () => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSafetensors } from '@wedge/core/node';
 import { PYTHON, TORCH_MISSING, hasTorch } from '../helpers/torch.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -119,6 +120,25 @@ describe('copy-task --seeds, --probe-loud, --eval-lengths', () => {
         expect(Math.abs(x.copyAccuracy - ours[i].copyAccuracy)).toBeLessThan(1e-4);
       });
     }
+  });
+});
+
+describe('copy-task --hub-tokens', () => {
+  it('trains from embeddings whose first K rows start S times larger, and says so in results.json and the checkpoint', async () => {
+    const [hub, plain] = await Promise.all([
+      run([...TINY, '--attn', 'standard', '--hub-tokens', '2', '--hub-scale', '10', '--out', join(dir, 'hub')]),
+      run([...TINY, '--attn', 'standard', '--out', join(dir, 'plain')]),
+    ]);
+    expect(hub.status).toBe(0);
+    expect(plain.status).toBe(0);
+    expect(results(join(dir, 'hub')).config).toMatchObject({ hubTokens: 2, hubScale: 10 });
+    const h = loadSafetensors(join(dir, 'hub', 'standard.safetensors'));
+    const p = loadSafetensors(join(dir, 'plain', 'standard.safetensors'));
+    expect(h.metadata).toMatchObject({ hub_tokens: '2', hub_scale: '10' });
+    const hw = h.tensors['embed.weight'].data();
+    const pw = p.tensors['embed.weight'].data();
+    // 6 Adam steps at lr 1e-3 move a weight by at most 6e-3
+    for (let i = 0; i < pw.length; i++) expect(Math.abs(hw[i] - (i < 2 * 8 ? 10 : 1) * pw[i])).toBeLessThan(0.07);
   });
 });
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Tensor } from '@wedge/core';
 import { loadSafetensors, saveSafetensors } from '@wedge/core/node';
 import {
-  type AttnType, type EvalPoint, type LoudProbeRow, type TrainConfig, DivergenceError, evaluateLengths, makeEvalSet, probeLoudKeys, trainModel,
+  type AttnType, type EvalPoint, type LoudProbeRow, type ModelResult, type TrainConfig, DivergenceError, evaluateLengths, makeEvalSet, probeLoudKeys, trainModel,
 } from '@wedge/models';
 
 export interface JobSpec {
@@ -28,15 +28,9 @@ export interface JobSpec {
   modelFile: string;
 }
 
-export interface JobResult {
-  attnType: AttnType;
+/** A trained model's metrics (ModelResult without the model) and what came after training. */
+export interface JobResult extends Omit<ModelResult, 'model'> {
   seed: number;
-  parameters: number;
-  history: EvalPoint[];
-  trainLosses: number[];
-  stepMs: { mean: number; median: number };
-  stepsTo99: number | null;
-  final: EvalPoint;
   /** Loud-key probe rows, m = 0 (unperturbed) first; null without --probe-loud. */
   probe: LoudProbeRow[] | null;
   /** Copy accuracy at --eval-lengths; null without them. */

@@ -160,7 +160,8 @@ function progressOf(opts: CliOptions): (e: JobEvent) => void {
   return (e) => {
     if (e.kind === 'eval') p.eval(label(e.attnType, e.seed), e.point, e.steps);
     else if (e.kind === 'step') p.step(label(e.attnType, e.seed), e.step, e.steps, e.loss, e.copyAccuracy);
-    else p.phase(label(e.attnType, e.seed), e.phase);
+    else if (e.kind === 'phase') p.phase(label(e.attnType, e.seed), e.phase);
+    else p.done(label(e.attnType, e.seed), e.copyAccuracy);
   };
 }
 

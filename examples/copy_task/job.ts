@@ -44,7 +44,8 @@ export interface JobResult extends Omit<ModelResult, 'model'> {
 export type JobEvent =
   | { kind: 'eval'; attnType: AttnType; seed: number; point: EvalPoint; steps: number }
   | { kind: 'step'; attnType: AttnType; seed: number; step: number; steps: number; loss: number; copyAccuracy: number }
-  | { kind: 'phase'; attnType: AttnType; seed: number; phase: string };
+  | { kind: 'phase'; attnType: AttnType; seed: number; phase: string }
+  | { kind: 'done'; attnType: AttnType; seed: number; copyAccuracy: number };
 
 export const jobId = (attnType: AttnType, seed: number): string => `${attnType}-seed${seed}`;
 
@@ -109,6 +110,7 @@ export function runJob(spec: JobSpec, emit: (e: JobEvent) => void): JobResult {
   const result: JobResult = { ...rest, seed: spec.seed, probe, lengths, modelFile: spec.modelFile, resumed: resume !== undefined };
   writeAtomic(resultFile, `${JSON.stringify(result)}\n`);
   rmSync(ckptFile, { force: true });
+  emit({ kind: 'done', attnType: spec.attnType, seed: spec.seed, copyAccuracy: result.final.copyAccuracy });
   return result;
 }
 

@@ -7,31 +7,38 @@ export interface Progress {
   eval(job: string, point: EvalPoint, steps: number): void;
   /** A job moved on to a phase after training (the probe, the longer lengths). */
   phase(job: string, phase: string): void;
+  /** A job has finished (trained, probed, saved). */
+  done(job: string, copyAccuracy: number): void;
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /** One line for all jobs, redrawn at most every 100 ms, on `stream`. */
 function ttyProgress(stream: NodeJS.WriteStream): Progress {
-  const jobs = new Map<string, string>();
+  const jobs = new Map<string, string>(); // the running ones
+  let finished = 0;
   let last = 0;
   const draw = (force: boolean): void => {
     const now = performance.now();
     if (!force && now - last < 100) return;
     last = now;
-    const line = [...jobs].map(([job, s]) => `${job} ${s}`).join(' · ');
-    const width = stream.columns ?? 120;
+    const line = [...(finished > 0 ? [`${finished} done`] : []), ...[...jobs].map(([job, s]) => `${job} ${s}`)].join(' · ');
+    const width = stream.columns || 120; // a pty may report 0 columns
     stream.write(`\r${line.length > width - 1 ? `${line.slice(0, width - 2)}…` : line}\x1b[K`);
   };
   return {
     step: (job, step, steps, loss, acc) => {
       jobs.set(job, `${step}/${steps} loss ${loss.toFixed(3)} copy ${pct(acc)}`);
-      if (step === steps) jobs.set(job, `done, copy ${pct(acc)}`);
-      draw(step === steps);
+      draw(false);
     },
     eval: () => {},
     phase: (job, phase) => {
       jobs.set(job, phase);
+      draw(true);
+    },
+    done: (job) => {
+      jobs.delete(job);
+      finished++;
       draw(true);
     },
   };
@@ -48,10 +55,11 @@ function lineProgress(stream: NodeJS.WriteStream): Progress {
           `  copy ${pct(p.copyAccuracy).padStart(6)}  ${(p.elapsedMs / 1000).toFixed(1)} s\n`,
       ),
     phase: (job, phase) => stream.write(`${job.padEnd(8)} ${phase}\n`),
+    done: () => {},
   };
 }
 
-const silent: Progress = { step: () => {}, eval: () => {}, phase: () => {} };
+const silent: Progress = { step: () => {}, eval: () => {}, phase: () => {}, done: () => {} };
 
 /**
  * The display that fits: a status line on a TTY, lines otherwise, nothing when quiet.

@@ -16,14 +16,19 @@ const wrap = !process.env.DISPLAY && hasXvfb && process.platform === 'linux';
 const [cmd, cmdArgs] = wrap ? ['xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', 'npx', ...args]] : ['npx', args];
 if (!wrap && !process.env.DISPLAY) console.error('[wedge] no DISPLAY and no xvfb-run: GPU tests that need GL will skip');
 
+// Suites that do not depend on the backend (the packed tarballs, the API docs, the browser, which
+// picks its backends in the page) run once, in the last pass.
+const ONCE = ['test/consumer/**', 'test/docs/**', 'test/browser/**'];
+
+const runs = backends.filter((backend) => {
+  if (backend === 'wasm' && !simd) console.error('[wedge] WebAssembly SIMD is unavailable here: the suite runs on the cpu backend only');
+  return backend !== 'wasm' || simd;
+});
 let status = 0;
-for (const backend of backends) {
-  if (backend === 'wasm' && !simd) {
-    console.error('[wedge] WebAssembly SIMD is unavailable here: the suite runs on the cpu backend only');
-    continue;
-  }
+for (const [i, backend] of runs.entries()) {
   console.log(`\n[wedge] test suite on backend '${backend}'`);
-  const result = spawnSync(cmd, cmdArgs, { stdio: 'inherit', env: { ...process.env, WEDGE_BACKEND: backend } });
+  const once = i < runs.length - 1 ? [...ONCE.flatMap((g) => ['--exclude', g]), '--passWithNoTests'] : [];
+  const result = spawnSync(cmd, [...cmdArgs, ...once], { stdio: 'inherit', env: { ...process.env, WEDGE_BACKEND: backend } });
   if ((result.status ?? 1) !== 0) status = result.status ?? 1;
 }
 process.exit(status);

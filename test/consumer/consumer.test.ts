@@ -1,7 +1,7 @@
 // The packages as a user gets them: build and `pnpm pack` every packages/*, install the tarballs
 // into a fresh npm project outside the repository (third-party dependencies from the registry), then
 // (a) train a small model with plain `node`, (b) type-check the consumer under an unmodified
-// `tsc --init` config (and once more with skipLibCheck off) with 0 errors, (c) bundle it for a
+// `tsc --init` config (and with skipLibCheck off, and under create-vite's config) with 0 errors, (c) bundle it for a
 // browser with esbuild and run that bundle in Chromium. Also checks each tarball's contents.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,9 @@ const packs = join(work, 'packs');
 const order = execFileSync(process.execPath, [join(root, 'scripts/build-packages.mjs'), '--order'], { encoding: 'utf8' }).trim().split(' ');
 
 function run(cmd: string, args: string[], cwd: string, timeout = 240_000): string {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } });
+  // a user's environment: not the suite's WEDGE_BACKEND (scripts/test.mjs sets it per pass)
+  const { WEDGE_BACKEND: _, ...env } = process.env;
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout, env: { ...env, npm_config_fund: 'false', npm_config_audit: 'false' } });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
@@ -114,6 +116,23 @@ describe('a fresh npm project using the tarballs', () => {
 
   it('(b) and with skipLibCheck off, so the shipped declarations themselves are checked', () => {
     const r = spawnSync(process.execPath, [tsc, '-p', '.', '--noEmit', '--skipLibCheck', 'false'], { cwd: app, encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it("(b) and under create-vite's vanilla-ts tsconfig (erasableSyntaxOnly, DOM, bundler resolution)", () => {
+    // the compiler options of create-vite's vanilla-ts template (its vite/client types aside)
+    const vite = {
+      compilerOptions: {
+        target: 'ES2022', useDefineForClassFields: true, module: 'ESNext', lib: ['ES2022', 'DOM', 'DOM.Iterable'], types: [],
+        skipLibCheck: true, moduleResolution: 'bundler', allowImportingTsExtensions: true, verbatimModuleSyntax: true,
+        moduleDetection: 'force', noEmit: true, strict: true, noUnusedLocals: true, noUnusedParameters: true,
+        erasableSyntaxOnly: true, noFallthroughCasesInSwitch: true, noUncheckedSideEffectImports: true,
+      },
+      include: ['browser.ts', 'train.ts'],
+    };
+    writeFileSync(join(app, 'tsconfig.vite.json'), JSON.stringify(vite, null, 2));
+    const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.vite.json'], { cwd: app, encoding: 'utf8' });
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

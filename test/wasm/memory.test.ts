@@ -8,6 +8,8 @@ import {
 } from '@wedge/core';
 import { Heap } from '../../packages/core/src/backend/wasm/heap.ts';
 import { spawnSync } from 'node:child_process';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
 import { on } from './harness.ts';
 
@@ -55,6 +57,23 @@ describe.skipIf(!wasmSimdSupported())('wasm memory', () => {
     const heap = new Heap(false, 1);
     expect(() => heap.alloc(5 * 2 ** 30, 'add')).toThrow(WedgeError);
     expect(() => heap.alloc(5 * 2 ** 30, 'add')).toThrow(/add: needs 5368709120 bytes of wasm memory .* wasm32 memory stops at 4 GiB/);
+  });
+
+  it('frees, through the FinalizationRegistry backstop, tensors dropped without dispose or tidy', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const before = wasmMemory();
+    on('wasm', () => {
+      const x = randn([256]);
+      for (let i = 0; i < 50; i++) x.mul(x); // 50 wasm tensors, dropped at once
+    });
+    expect(wasmMemory().bytesInUse).toBeGreaterThan(before.bytesInUse);
+    for (let i = 0; i < 20 && wasmMemory().freedByGc - before.freedByGc < 50; i++) {
+      gc();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(wasmMemory().freedByGc - before.freedByGc).toBeGreaterThanOrEqual(50);
+    expect(wasmMemory().bytesInUse).toBe(before.bytesInUse);
   });
 
   it('reuses freed blocks of the same size class instead of growing', () => {

@@ -47,11 +47,16 @@ export async function runJobs(specs: JobSpec[], workers: number, onEvent: (e: Jo
         }
       });
       w.on('error', (e) => {
-        if (current >= 0 && current < specs.length && results[current] === null) failures.push(failureOf(specs[current], e));
-        resolve();
+        // the worker died (out of memory, a crash): record its job, and let a fresh worker take the rest
+        if (current >= 0 && results[current] === null) failures.push(failureOf(specs[current], e));
+        void runWorker().then(resolve);
       });
       feed();
     });
   await Promise.all(Array.from({ length: Math.min(workers, specs.length) }, runWorker));
+  for (const [i, spec] of specs.entries()) {
+    const reported = results[i] !== null || failures.some((f) => f.attnType === spec.attnType && f.seed === spec.seed);
+    if (!reported) failures.push(failureOf(spec, new Error('the job never reported back (its worker stopped)')));
+  }
   return { results: results.filter((r): r is JobResult => r !== null), failures };
 }

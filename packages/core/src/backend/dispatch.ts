@@ -132,11 +132,6 @@ export function toCpu(t: Tensor): Tensor {
 }
 
 /**
- * Run kernel `name` on the first backend of the fallback chain that has it and accepts the call.
- * @example
- * runKernel('exp', [x])
- */
-/**
  * Run a kernel, turning the engine's failure to allocate its output (a bare RangeError) into a
  * WedgeError naming the kernel, the backend and the input shapes.
  */
@@ -152,6 +147,11 @@ function withMemoryError(name: string, backend: string, inputs: readonly Tensor[
   }
 }
 
+/**
+ * Run kernel `name` on the first backend of the fallback chain that has it and accepts the call.
+ * @example
+ * runKernel('exp', [x])
+ */
 export function runKernel(name: string, inputs: readonly Tensor[], attrs: unknown = {}): Tensor {
   for (const x of inputs) {
     if (x.storage.disposed) throw new WedgeError(`${name}: an input tensor was disposed`);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   type DType, type Tensor, WedgeError, add, div, getBackend, logKernels, maximum, minimum, mul, neg, abs, sqrt, relu, sub,
-  sum, tensor, wasmSimdSupported,
+  runKernel, sum, tensor, wasmSimdSupported,
 } from '@wedge/core';
 import { f32x4, i32 } from '../../packages/core/src/backend/wasm/asm.ts';
 import { buildKernelModule } from '../../packages/core/src/backend/wasm/codegen.ts';
@@ -102,6 +102,23 @@ describe.skipIf(!wasmSimdSupported())('wasm elementwise kernels equal the JS ref
         expectSameBits(`sum ${dtype} ${layout} [${shape}] over [${over}]`, on('wasm', f).data(), on('cpu', f).data());
       }),
       60,
+    );
+  });
+
+  it('sliceScatter (the gradient of a stepped slice) writes zeros and the values, as the reference does', () => {
+    const cases = fc.record({ shape: dims, layout: layoutArb, dtype: dtypeArb, dimSeed: fc.nat(), start: fc.nat({ max: 2 }), step: fc.constantFrom(1, 2, 3), seed: fc.nat() });
+    check(
+      fc.property(cases, ({ shape, layout, dtype, dimSeed, start, step, seed }) => {
+        const dim = dimSeed % shape.length;
+        const full: number[] = [...shape];
+        full[dim] = start + (shape[dim] - 1) * step + 1 + (seed % 2); // room for start::step, sometimes one more
+        const src = makeInput(shape, layout, seed, dtype);
+        const f = (): Tensor => runKernel('sliceScatter', [src], { shape: full, dim, start, step });
+        const got = on('wasm', f);
+        expect(isWasm(got)).toBe(true);
+        expectSameBits(`sliceScatter ${dtype} [${shape}] into [${full}] dim ${dim} ${start}::${step}`, got.data(), on('cpu', f).data());
+      }),
+      40,
     );
   });
 

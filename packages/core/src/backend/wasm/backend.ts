@@ -278,5 +278,21 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     return out;
   };
 
+  // zeros(shape) with src written into [..., start::step, ...] along dim: a zero fill, then a copy
+  // into the strided view (through float64: every float32/float64 value round-trips exactly)
+  kernels.sliceScatter = ([src], { shape, dim, start, step }: { shape: number[]; dim: number; start: number; step: number }) => {
+    const out = empty(shape, src.dtype);
+    try {
+      elementwiseFused('zero', (_x, { c }) => c(0), [], src.dtype, out);
+      const strides = contiguousStrides(shape);
+      const viewStrides = strides.map((st, d) => (d === dim ? st * step : st));
+      elementwiseFused('copy', ([x]) => x, [src], src.dtype, new Tensor(out.storage, [...src.shape], viewStrides, start * strides[dim]));
+    } catch (e) {
+      out.dispose();
+      throw e;
+    }
+    return out;
+  };
+
   return { name: 'wasm', kernels, accepts, elementwise: elementwiseFused, empty };
 }

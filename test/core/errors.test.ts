@@ -326,6 +326,9 @@ describe('modules, optimizers and checkpoints refuse damaged input', () => {
     expect(messageOf(() => optimizerStateFromTensors({}, { optimizer: '{"paramGroups": []}' }))).toBe(
       "optimizerStateFromTensors: the 'optimizer' metadata has no scalars object (got undefined); the checkpoint is damaged",
     );
+    expect(messageOf(() => optimizerStateFromTensors(null as never, { optimizer: '{}' }))).toBe(
+      'optimizerStateFromTensors: tensors must be an object of named tensors, got null',
+    );
     expect(messageOf(() => optimizerStateFromTensors({}, { optimizer: '{"paramGroups": 3, "scalars": {}}' }))).toBe(
       'optimizerStateFromTensors: paramGroups must be an array, got 3',
     );

@@ -308,6 +308,9 @@ export function optimizerStateToTensors(sd: OptimizerStateDict): { tensors: Reco
  */
 export function optimizerStateFromTensors(tensors: Record<string, Tensor>, metadata: Record<string, string>): OptimizerStateDict {
   const who = 'optimizerStateFromTensors';
+  if (typeof tensors !== 'object' || tensors === null) {
+    throw new WedgeError(`${who}: tensors must be an object of named tensors, got ${describeValue(tensors)}`);
+  }
   if (typeof metadata !== 'object' || metadata === null || typeof metadata.optimizer !== 'string') {
     throw new WedgeError(`${who}: no 'optimizer' metadata entry (was this saved with optimizerStateToTensors?)`);
   }

@@ -44,8 +44,9 @@ beforeAll(() => {
   }
   cpSync(join(import.meta.dirname, 'app'), app, { recursive: true });
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'wedge-consumer', private: true, type: 'module' }, null, 2));
-  // --omit=optional: gpu.js's optional native `gl` (headless GL in Node) is not wanted here.
-  run('npm', ['install', '--omit=optional', '--no-package-lock', ...order.map((d) => tarballs.get(d)!.file)], app, 300_000);
+  // --omit=optional: gpu.js's optional native `gl` (headless GL in Node) is not wanted here;
+  // --prefer-offline: third-party packages come from npm's cache when it has them.
+  run('npm', ['install', '--omit=optional', '--no-package-lock', '--prefer-offline', ...order.map((d) => tarballs.get(d)!.file)], app, 300_000);
   run(process.execPath, [tsc, '--init'], app);
   // the consumer's build under that untouched config: type-checks (b) and emits the JS (a) runs
   compiled = spawnSync(process.execPath, [tsc, '-p', '.', '--outDir', 'out'], { cwd: app, encoding: 'utf8' });

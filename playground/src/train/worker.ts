@@ -12,7 +12,7 @@ const post = (message: ToMain, transfer: Transferable[] = []): void => self.post
 /** Messages every this many ms at most (evaluations are always sent). */
 const REPORT_MS = 200;
 /** Attention maps every this many ms at most (and at the last step). */
-const MAPS_MS = 700;
+const MAPS_MS = 1500;
 
 let session: TrainingSession | null = null;
 let paused = false;
@@ -64,8 +64,9 @@ async function selectBackend(choice: BackendChoice): Promise<string> {
   const problem = wasmProblem();
   if (problem !== null) throw new Error(`WebAssembly: ${problem}`);
   setBackend('wasm');
-  // threads need SharedArrayBuffer, which needs the page cross-origin isolated (COOP + COEP)
-  if (wasmApi.setNumThreads && crossOriginIsolated) wasmApi.setNumThreads(navigator.hardwareConcurrency);
+  // threads need SharedArrayBuffer, which needs the page cross-origin isolated (COOP + COEP); one
+  // core stays free for the page itself, or its redraws would queue behind the training threads
+  if (wasmApi.setNumThreads) wasmApi.setNumThreads(crossOriginIsolated ? Math.max(1, navigator.hardwareConcurrency - 1) : 1);
   const threads = wasmApi.getNumThreads?.() ?? 1;
   return `WebAssembly, ${threads} thread${threads === 1 ? '' : 's'}`;
 }

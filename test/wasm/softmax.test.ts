@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { type Tensor, softmax, tensor, wasmSimdSupported } from '@wedge/core';
 import { ModuleBuilder, f64 } from '../../packages/core/src/backend/wasm/asm.ts';
-import { emitExp } from '../../packages/core/src/backend/wasm/kernels/softmax.ts';
+import { emitExp } from '../../packages/core/src/backend/wasm/kernels/math.ts';
 import { check, isWasm, layoutArb, makeInput, on } from './harness.ts';
 
 /** Distance in float64 ulps between a and b. */

@@ -49,6 +49,20 @@ function sleb(n: number): number[] {
   }
 }
 
+/** Signed LEB128 of a 64-bit value (i64.const). */
+function slebBig(n: bigint): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = Number(n & 0x7fn);
+    n >>= 7n;
+    if ((n === 0n && (byte & 0x40) === 0) || (n === -1n && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
 const name = (s: string): number[] => {
   const b = [...new TextEncoder().encode(s)];
   return [...uleb(b.length), ...b];
@@ -85,6 +99,8 @@ export const i32 = {
   add: bin('i32', 'add', 0x6a), sub: bin('i32', 'sub', 0x6b), mul: bin('i32', 'mul', 0x6c),
   divS: bin('i32', 'div_s', 0x6d), remS: bin('i32', 'rem_s', 0x6f),
   and: bin('i32', 'and', 0x71), or: bin('i32', 'or', 0x72), shl: bin('i32', 'shl', 0x74), shrS: bin('i32', 'shr_s', 0x75),
+  shrU: bin('i32', 'shr_u', 0x76), divU: bin('i32', 'div_u', 0x6e), remU: bin('i32', 'rem_u', 0x70),
+  wrapI64: instr('i32.wrap_i64', [0xa7], ['i64'], 'i32'),
   /** f64 → i32, saturating (NaN → 0): never traps. */
   truncSatF64: instr('i32.trunc_sat_f64_s', [0xfc, 0x02], ['f64'], 'i32'),
   eqz: instr('i32.eqz', [0x45], ['i32'], 'i32'),
@@ -97,7 +113,9 @@ export const i32 = {
 
 export const i64 = {
   extendI32: instr('i64.extend_i32_s', [0xac], ['i32'], 'i64'),
-  shl: bin('i64', 'shl', 0x86),
+  shl: bin('i64', 'shl', 0x86), shrU: bin('i64', 'shr_u', 0x88), and: bin('i64', 'and', 0x83), or: bin('i64', 'or', 0x84),
+  const: (v: bigint): Expr => new Expr('i64', [0x42, ...slebBig(v)], `(i64.const ${v})`),
+  reinterpretF64: instr('i64.reinterpret_f64', [0xbd], ['f64'], 'i64'),
 };
 
 export const f32 = {
@@ -122,7 +140,9 @@ export const f64 = {
   min: bin('f64', 'min', 0xa4), max: bin('f64', 'max', 0xa5),
   abs: un('f64', 'abs', 0x99), neg: un('f64', 'neg', 0x9a), sqrt: un('f64', 'sqrt', 0x9f),
   eq: cmp('f64', 'eq', 0x61), ne: cmp('f64', 'ne', 0x62), lt: cmp('f64', 'lt', 0x63), gt: cmp('f64', 'gt', 0x64),
+  le: cmp('f64', 'le', 0x65), ge: cmp('f64', 'ge', 0x66),
   nearest: un('f64', 'nearest', 0x9e),
+  convertI32S: instr('f64.convert_i32_s', [0xb7], ['i32'], 'f64'),
   reinterpretI64: instr('f64.reinterpret_i64', [0xbf], ['i64'], 'f64'),
   promote: instr('f64.promote_f32', [0xbb], ['f32'], 'f64'),
   load: (addr: Expr, offset = 0): Expr => load('f64.load', 0x2b, 3, 'f64', addr, offset),

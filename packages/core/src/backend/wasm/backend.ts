@@ -12,6 +12,7 @@ import { rowStarts, rowsOf } from '../cpu/strided.ts';
 import { batchOffsets } from '../cpu/matmul.ts';
 import type { CompiledKernels } from './codegen.ts';
 import { BINARY_OPS, UNARY_OPS } from './kernels/elementwise.ts';
+import { MATH_OPS } from './kernels/math.ts';
 import { MR, matmulScratchBytes } from './kernels/matmul.ts';
 import { type FusedExpr, emitFused } from './kernels/fused.ts';
 import { ModuleBuilder } from './asm.ts';
@@ -180,7 +181,7 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     });
   };
 
-  kernels.softmax = ([x], { dim }: { dim: number }) => {
+  const softmaxLike = (name: 'softmax' | 'logSoftmax'): Kernel => ([x], { dim }: { dim: number }) => {
     const dtype = x.dtype;
     return withOutput(dtype, x.shape, (out) => {
       const n = x.shape[dim];
@@ -195,9 +196,14 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const per = Math.ceil(rows / Math.max(1, Math.min(chunksFor(x.size, PARALLEL_ELEMENTS), rows)));
       const parts: number[][] = [];
       for (let lo = 0; lo < rows; lo += per) parts.push([out.ptr, os, base, xs, lo, Math.min(rows, lo + per), n, outStrides[dim], x.strides[dim], 0]);
-      call(`softmax_${dtype}`, parts, { arg: 9, bytes: 8 * n });
+      call(`${name}_${dtype}`, parts, { arg: 9, bytes: 8 * n });
     });
   };
+  kernels.softmax = softmaxLike('softmax');
+  kernels.logSoftmax = softmaxLike('logSoftmax');
+
+  // exp, log, sigmoid: float32 only (float64 stays on the reference, whose Math.exp/Math.log it equals)
+  for (const op of Object.keys(MATH_OPS)) kernels[op] = ([x]) => elementwise(`math_${op}_float32`, [x], 'float32');
 
   kernels.matmul = ([a, b], { dtype }: { dtype: DType }) => {
     const M = a.shape[a.ndim - 2], K = a.shape[a.ndim - 1], N = b.shape[b.ndim - 1];
@@ -227,20 +233,81 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     });
   };
 
+  /**
+   * Byte address of a contiguous copy of t's elements: t itself when it is contiguous, else a wasm
+   * copy pushed onto `copies` (the caller disposes them). Call before the kernel's withOutput (the
+   * copy's own call frees the scratch blocks).
+   */
+  const packed = (t: Tensor, copies: Tensor[]): number => {
+    if (t.isContiguous()) return baseOf(t) + t.offset * BYTES[t.dtype];
+    const c = kernels.contiguous([t], {}, backend);
+    copies.push(c);
+    return (c.storage as WasmStorage).ptr;
+  };
+  const disposeAll = (ts: Tensor[]): void => ts.forEach((t) => t.dispose());
+
+  kernels.indexSelect = ([x, index], { dim }: { dim: number }) => {
+    const outShape = [...x.shape];
+    outShape[dim] = index.size;
+    const copies: Tensor[] = [];
+    try {
+      const src = packed(x, copies), ids = packed(index, copies);
+      return withOutput(x.dtype, outShape, (out) => {
+        const outer = sizeOf(x.shape.slice(0, dim)), inner = sizeOf(x.shape.slice(dim + 1));
+        const slices = outer * index.size;
+        if (slices === 0 || inner === 0) return;
+        const words = (inner * BYTES[x.dtype]) / 4;
+        const chunks = Math.min(slices, chunksFor(slices * inner, PARALLEL_ELEMENTS));
+        const per = Math.ceil(slices / chunks);
+        const parts: number[][] = [];
+        for (let lo = 0; lo < slices; lo += per) parts.push([out.ptr, src, ids, lo, Math.min(slices, lo + per), index.size, x.shape[dim], words]);
+        call('index_select', parts);
+      });
+    } finally {
+      disposeAll(copies);
+    }
+  };
+
+  kernels.indexAdd = ([index, src], { dim, shape, dtype }: { dim: number; shape: number[]; dtype: DType }) => {
+    const copies: Tensor[] = [];
+    try {
+      const s = packed(src, copies), ids = packed(index, copies);
+      return withOutput(dtype, shape, (out) => {
+        const outer = sizeOf(shape.slice(0, dim)), inner = sizeOf(shape.slice(dim + 1));
+        if (sizeOf(shape) === 0) return;
+        // columns of the slice per thread: every thread adds in the reference's order for its own outputs
+        const chunks = Math.min(inner, chunksFor(src.size, PARALLEL_ELEMENTS));
+        const per = Math.ceil(inner / chunks);
+        const parts: number[][] = [];
+        for (let lo = 0; lo < inner; lo += per) parts.push([out.ptr, s, ids, outer, index.size, shape[dim], inner, lo, Math.min(inner, lo + per)]);
+        call(`index_add_${dtype}`, parts);
+      });
+    } finally {
+      disposeAll(copies);
+    }
+  };
+
   /** Which calls this backend takes: float dtypes it has code for, within wasm32's 4 GiB. */
   const accepts = (kernel: string, inputs: readonly Tensor[], attrs: any): boolean => {
     const dtype: DType = attrs?.dtype ?? inputs[0]?.dtype;
     if (kernel === 'contiguous') {
       if (dtype === 'bool') return false;
+    } else if (kernel === 'indexSelect') {
+      if (inputs[0].dtype === 'bool' || inputs[1].dtype !== 'int32') return false;
+    } else if (kernel === 'indexAdd') {
+      if (!isFloat(dtype) || inputs[0].dtype !== 'int32' || inputs[1].dtype !== dtype) return false;
     } else if (kernel === 'where') {
       if (!isFloat(dtype) || inputs[0].dtype !== 'bool' || inputs[1].dtype !== dtype || inputs[2].dtype !== dtype) return false;
     } else {
       if (!isFloat(dtype) || inputs.some((t) => t.dtype !== dtype)) return false;
-      if (kernel === 'matmul' && dtype !== 'float32') return false;
+      if ((kernel === 'matmul' || kernel in MATH_OPS) && dtype !== 'float32') return false;
     }
     let bytes = 0;
     for (const t of inputs) if (!(t.storage instanceof WasmStorage)) bytes += t.storage.size * BYTES[t.dtype];
-    bytes += inputs[0].size * BYTES[dtype] * (kernel === 'matmul' ? 2 : 1);
+    const outSize = kernel === 'indexAdd' ? sizeOf(attrs.shape)
+      : kernel === 'indexSelect' ? (inputs[0].size / Math.max(1, inputs[0].shape[attrs.dim])) * inputs[1].size
+      : inputs[0].size;
+    bytes += outSize * BYTES[dtype] * (kernel === 'matmul' || kernel === 'indexSelect' || kernel === 'indexAdd' ? 2 : 1);
     return heap.fits(bytes);
   };
 
@@ -294,5 +361,6 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     return out;
   };
 
-  return { name: 'wasm', kernels, accepts, elementwise: elementwiseFused, empty };
+  const backend: WasmBackend = { name: 'wasm', kernels, accepts, elementwise: elementwiseFused, empty };
+  return backend;
 }

@@ -4,8 +4,10 @@
 import { ModuleBuilder } from './asm.ts';
 import { MAX_PAGES } from './heap.ts';
 import { BINARY_OPS, UNARY_OPS, emitBinary, emitUnary, emitWhere } from './kernels/elementwise.ts';
+import { MATH_OPS, emitMath } from './kernels/math.ts';
 import { emitMatmul } from './kernels/matmul.ts';
 import { emitSum } from './kernels/reduce.ts';
+import { emitIndexing } from './kernels/indexing.ts';
 import { emitSoftmax } from './kernels/softmax.ts';
 
 export const FLOAT_DTYPES = ['float32', 'float64'] as const;
@@ -19,8 +21,11 @@ export function buildKernelModule(shared: boolean): ModuleBuilder {
     for (const op of Object.keys(UNARY_OPS)) emitUnary(m, op, dtype);
     emitSum(m, dtype);
     emitSoftmax(m, dtype);
+    emitSoftmax(m, dtype, true);
     emitWhere(m, dtype);
   }
+  for (const op of Object.keys(MATH_OPS)) emitMath(m, op);
+  emitIndexing(m);
   return m;
 }
 

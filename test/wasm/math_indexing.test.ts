@@ -193,7 +193,7 @@ describe.skipIf(!wasmSimdSupported())('wasm indexSelect and indexAdd are bit-ide
       fc.property(indexCases, ({ shape, dim, layout, dtype, ids, seed }) => {
         if (dtype === 'int32') dtype = 'float32';
         const d = dim % shape.length;
-        const srcShape = [...shape];
+        const srcShape: number[] = [...shape];
         srcShape[d] = ids.length;
         const src = makeInput(srcShape, layout, seed, dtype).mul(100);
         const index = tensor(ids.map((i) => i % shape[d]), { dtype: 'int32' });

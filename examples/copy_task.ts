@@ -6,14 +6,14 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Tensor, WedgeError, getBackend } from '@wedge/core';
+import { type Tensor, WedgeError, getBackend, wasmInfo } from '@wedge/core';
 import { loadSafetensors } from '@wedge/core/node';
 import { type AttnType, TestModel, evenSeqLen, formatResilienceTable, lossFloor, resilienceTable } from '@wedge/models';
 import { type CliOptions, HELP, UsageError, checkSizes, parseCli } from './copy_task/args.ts';
-import { type JobEvent, type JobResult, type JobSpec, jobId } from './copy_task/job.ts';
+import { type JobEvent, type JobResult, type JobSpec, engineLabel, jobId } from './copy_task/job.ts';
 import { findResumable, fsReason, prepareOutput, publish } from './copy_task/outputs.ts';
 import { curvesSpec, lengthsSpec, probeSpec, render } from './copy_task/plot.ts';
-import { runJobs } from './copy_task/pool.ts';
+import { runJobs, schedule } from './copy_task/pool.ts';
 import { makeProgress } from './copy_task/progress.ts';
 import { lengthsTable, probeTable, runInfo, studyTable, summaryTable } from './copy_task/report.ts';
 import { pairedDifference, summarize, summarizeLengths, summarizeProbe } from './copy_task/study.ts';
@@ -87,9 +87,18 @@ function checkInits(opts: CliOptions): { files: Partial<Record<AttnType, string>
   return { files, maxLen };
 }
 
-/** Switch to the GPU backend if asked and possible; returns the backend actually used and its renderer. */
+/**
+ * Switch to the asked backend where it runs (wasm without WebAssembly SIMD, or gpu without a GL
+ * context, falls back to the CPU engine and says so); returns the backend used and the GPU's renderer.
+ */
 async function selectBackend(opts: CliOptions): Promise<{ backend: string; renderer: string | null; gpuMode: string | null }> {
   if (opts.backend === 'cpu') return { backend: 'cpu', renderer: null, gpuMode: null };
+  if (opts.backend === 'wasm') {
+    const wasm = wasmInfo();
+    if (wasm.available) return { backend: 'wasm', renderer: null, gpuMode: null };
+    process.stderr.write(`copy-task: --backend wasm: ${wasm.reason}; training on the JS reference backend (cpu)\n`);
+    return { backend: 'cpu', renderer: null, gpuMode: null };
+  }
   let gpu: { useGpu(o?: { quiet?: boolean }): boolean; headlessGlRenderer(): string | null; gpuInfo(): { mode: string } | null };
   try {
     const name = '@wedge/gpu'; // a variable: the example runs (on the CPU) without the package
@@ -126,7 +135,7 @@ interface RunRecord {
   argv: string[];
 }
 
-function jobSpecs(rec: RunRecord, staging: string, commit: string): JobSpec[] {
+function jobSpecs(rec: RunRecord, staging: string, commit: string, engine: { backend: string; threads: number }): JobSpec[] {
   const o = rec.opts;
   const seeds = Array.from({ length: o.seeds }, (_, i) => o.seed + i);
   // both models of a seed side by side, so that parallel workers finish seeds in order
@@ -134,6 +143,7 @@ function jobSpecs(rec: RunRecord, staging: string, commit: string): JobSpec[] {
     o.attn.map((attnType): JobSpec => ({
       attnType,
       seed,
+      ...engine,
       config: {
         steps: o.steps, batchSize: o.batch, seqLen: o.seqLen, vocab: o.vocab, dModel: o.dModel, nHead: o.heads, lr: o.lr,
         evalEvery: o.evalEvery, evalSize: o.evalSize, maxLen: rec.maxLen, hubTokens: o.hubTokens, hubScale: o.hubScale,
@@ -196,18 +206,20 @@ async function main(argv: string[]): Promise<void> {
   const say = (s: string): void => {
     if (!opts.quiet) process.stdout.write(`${s}\n`);
   };
-  const specs = jobSpecs(rec, staging, String(info.commit));
-  // the GPU context lives in this thread: train there; one worker is this thread too
-  const workers = backend !== 'cpu' ? 0 : Math.min(opts.jobs ?? availableParallelism(), specs.length);
+  const jobCount = opts.seeds * opts.attn.length;
+  const { workers, threads } = schedule(backend, opts.jobs, jobCount, availableParallelism());
+  const specs = jobSpecs(rec, staging, String(info.commit), { backend, threads });
+  const planned = backend === 'gpu' && gpuMode ? `gpu (${gpuMode})` : engineLabel(backend, threads);
   const seedList = opts.seeds === 1 ? `seed ${opts.seed}` : `seeds ${opts.seed}…${opts.seed + opts.seeds - 1}`;
   say(
     `copy task: ${opts.attn.join(' vs ')} · vocab ${opts.vocab} · d_model ${opts.dModel} · ${opts.heads} heads · ` +
       `seq_len ${opts.seqLen} · batch ${opts.batch} · lr ${opts.lr} · ${opts.steps} steps · ${seedList}` +
       (opts.hubTokens > 0 ? ` · ${opts.hubTokens} hub tokens ×${opts.hubScale}` : ''),
   );
-  say(`backend ${backend} · ${workers <= 1 ? 'one thread' : `${workers} worker threads`} · commit ${info.commit} · ${(info.machine as { cpu: string }).cpu}${resumed ? ` · resuming ${staging}` : ''}`);
+  const layout = workers === 0 ? 'one model at a time' : `${workers} models at once in worker threads`;
+  say(`backend ${planned}${workers === 0 ? '' : ' each'} · ${layout} · commit ${info.commit} · ${(info.machine as { cpu: string }).cpu}${resumed ? ` · resuming ${staging}` : ''}`);
 
-  const { results: unordered, failures } = await runJobs(specs, workers <= 1 ? 0 : workers, progressOf(opts));
+  const { results: unordered, failures } = await runJobs(specs, workers, progressOf(opts));
   if (!opts.quiet && process.stderr.isTTY) process.stderr.write('\n'); // end the status line
   const order = (r: { attnType: AttnType; seed: number }): number => opts.attn.indexOf(r.attnType) * 1e9 + (r.seed - opts.seed);
   const results = [...unordered].sort((a, b) => order(a) - order(b));
@@ -258,7 +270,9 @@ async function main(argv: string[]): Promise<void> {
       ...info,
       versions: { ...(info.versions as object), 'gpu.js': gpuJsVersion() },
       requestedBackend: opts.backend,
-      backend,
+      // what trained the models (each model records its own, too)
+      backend: [...new Set(results.map((r) => (r.backend === 'gpu' && gpuMode ? `gpu (${gpuMode})` : r.backend)))].join(', ') || planned,
+      workers: Math.max(1, workers),
       gpu: opts.backend === 'gpu' ? { mode: gpuMode, renderer } : null,
       started: rec.started,
       finished: finished.toISOString(),

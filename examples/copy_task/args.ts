@@ -1,5 +1,6 @@
 // Command-line flags of the copy-task example: parsing, validation (one-line errors), --help.
 import { parseArgs } from 'node:util';
+import { getCpuEngine } from '@wedge/core';
 import { DEFAULT_TRAIN_CONFIG, type AttnType } from '@wedge/models';
 
 export interface CliOptions {
@@ -14,7 +15,8 @@ export interface CliOptions {
   seed: number;
   evalEvery: number;
   evalSize: number;
-  backend: 'cpu' | 'gpu';
+  /** wasm: the WebAssembly SIMD engine; cpu: the JS reference backend; gpu: @wedge/gpu. */
+  backend: 'wasm' | 'cpu' | 'gpu';
   /** Output directory (absolute), or null for runs/<date-time>/. */
   out: string | null;
   /** Checkpoints to start from (absolute paths), at most one per attention type. */
@@ -60,13 +62,22 @@ Options:
   --seed N                      seeds weights, batches and the eval set (default: ${D.seed})
   --eval-every N                evaluate every N steps (default: ${D.evalEvery})
   --eval-size N                 held-out sequences (default: ${D.evalSize})
-  --backend cpu|gpu             compute backend (default: cpu; gpu needs @wedge/gpu and GL)
+  --backend wasm|cpu|gpu        compute engine (default: wasm, or cpu under WEDGE_BACKEND=cpu):
+                                  wasm  WebAssembly SIMD kernels on the CPU, multithreaded
+                                  cpu   the plain JS reference backend (slow; the definition
+                                        the other engines are tested against)
+                                  gpu   gpu.js through @wedge/gpu (needs GL; falls back to the
+                                        CPU engine, and says so, without a context)
   --out DIR                     output directory (default: runs/<date-time>/)
   --init FILE.safetensors       start from these weights (a checkpoint of this example or of the
                                 seed's PyTorch model); give it once per attention type
   --seeds N                     train each model from N seeds (seed, seed+1, …) and report the mean
                                 and a 95 % Student-t interval across them (default: 1)
-  --jobs N                      worker threads training in parallel (default: one per core)
+  --jobs N                      models training at once, each in its own worker thread; the
+                                wasm engine splits the cores among them (WEDGE_NUM_THREADS
+                                overrides). Default: wasm trains one model at a time on every
+                                core (measured faster than one worker per core); cpu runs one
+                                worker per core
   --probe-loud                  after training, make one earlier key loud (m = 1, 5, 10, 50, 100)
                                 and measure the attention it captures and the copy accuracy
   --hub-tokens K                tokens 0 … K−1 start with embeddings scaled by --hub-scale (default: 0)
@@ -141,8 +152,9 @@ export function parseCli(argv: string[], cwd: string, resolvePath: (cwd: string,
   if (!['standard', 'triple', 'both'].includes(attnRaw)) {
     throw new UsageError(`--attn must be standard, triple or both, got '${attnRaw}'`);
   }
-  const backend = v.backend ?? 'cpu';
-  if (backend !== 'cpu' && backend !== 'gpu') throw new UsageError(`--backend must be cpu or gpu, got '${backend}'`);
+  // the default is the default CPU engine: wasm where WebAssembly SIMD runs, unless WEDGE_BACKEND=cpu
+  const backend = v.backend ?? (getCpuEngine().name === 'wasm' ? 'wasm' : 'cpu');
+  if (backend !== 'wasm' && backend !== 'cpu' && backend !== 'gpu') throw new UsageError(`--backend must be wasm, cpu or gpu, got '${backend}'`);
   let lr = D.lr;
   if (v.lr !== undefined) {
     lr = Number(v.lr);

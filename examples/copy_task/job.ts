@@ -4,7 +4,7 @@
 // run's .partial folder: a resumable checkpoint while training, the model and a result at the end.
 import { existsSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Tensor } from '@wedge/core';
+import { type Tensor, getBackend, getNumThreads, setBackend, setNumThreads } from '@wedge/core';
 import { loadSafetensors, saveSafetensors } from '@wedge/core/node';
 import {
   type AttnType, type EvalPoint, type LoudProbeRow, type ModelResult, type TrainConfig, DivergenceError, evaluateLengths, makeEvalSet, probeLoudKeys, trainModel,
@@ -13,6 +13,10 @@ import {
 export interface JobSpec {
   attnType: AttnType;
   seed: number;
+  /** The backend to train on ('wasm', 'cpu'; 'gpu' only in the thread holding the GL context). */
+  backend: string;
+  /** Threads for the wasm engine in this job's thread; ignored by the other backends. */
+  threads: number;
   /** The training config (its seed and attnTypes are this job's). */
   config: Omit<TrainConfig, 'init' | 'attnTypes' | 'seed'>;
   /** A checkpoint to start from (--init), or null. */
@@ -38,6 +42,24 @@ export interface JobResult extends Omit<ModelResult, 'model'> {
   modelFile: string;
   /** Whether training continued from a checkpoint. */
   resumed: boolean;
+  /** The engine that trained this model, as engineLabel names it, e.g. 'wasm (2 threads)'. */
+  backend: string;
+}
+
+/**
+ * A backend in words: 'wasm (2 threads)', 'cpu (JS reference)', 'gpu'; by default the one running
+ * in this thread.
+ * @example engineLabel('wasm', 1) // 'wasm (1 thread)'
+ */
+export function engineLabel(name = getBackend().name, threads = getNumThreads()): string {
+  if (name === 'wasm') return `wasm (${threads} thread${threads === 1 ? '' : 's'})`;
+  return name === 'cpu' ? 'cpu (JS reference)' : name;
+}
+
+/** Make this thread train on the spec's backend, with its thread count for the wasm engine. */
+function useEngine(spec: Pick<JobSpec, 'backend' | 'threads'>): void {
+  if (getBackend().name !== spec.backend) setBackend(spec.backend);
+  if (spec.backend === 'wasm') setNumThreads(spec.threads);
 }
 
 /** What a job reports while it runs. */
@@ -66,6 +88,7 @@ export function runJob(spec: JobSpec, emit: (e: JobEvent) => void): JobResult {
   const id = jobId(spec.attnType, spec.seed);
   const resultFile = join(spec.staging, 'jobs', `${id}.json`);
   if (existsSync(resultFile)) return JSON.parse(readFileSync(resultFile, 'utf8')) as JobResult;
+  useEngine(spec);
   const ckptFile = join(spec.staging, 'checkpoints', `${id}.safetensors`);
   const resume = existsSync(ckptFile) ? loadSafetensors(ckptFile) : undefined;
   const config: TrainConfig = { ...spec.config, attnTypes: [spec.attnType], seed: spec.seed };
@@ -107,7 +130,7 @@ export function runJob(spec: JobSpec, emit: (e: JobEvent) => void): JobResult {
   }
   saveSafetensors(join(spec.staging, spec.modelFile), m.model.stateDict(), spec.modelMetadata);
   const { model: _model, ...rest } = m;
-  const result: JobResult = { ...rest, seed: spec.seed, probe, lengths, modelFile: spec.modelFile, resumed: resume !== undefined };
+  const result: JobResult = { ...rest, seed: spec.seed, probe, lengths, modelFile: spec.modelFile, resumed: resume !== undefined, backend: engineLabel() };
   writeAtomic(resultFile, `${JSON.stringify(result)}\n`);
   rmSync(ckptFile, { force: true });
   emit({ kind: 'done', attnType: spec.attnType, seed: spec.seed, copyAccuracy: result.final.copyAccuracy });

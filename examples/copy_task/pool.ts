@@ -60,3 +60,19 @@ export async function runJobs(specs: JobSpec[], workers: number, onEvent: (e: Jo
   }
   return { results: results.filter((r): r is JobResult => r !== null), failures };
 }
+
+/**
+ * How the jobs share the cores: worker threads (0: this thread, one job at a time) and wasm threads
+ * per job. The GPU context lives in this thread, so gpu trains here. The wasm engine trains one job
+ * at a time on every core by default: on the 2-core machine that was 1.36× faster than a worker per
+ * core on one thread each (docs/experiment.md); --jobs N runs N at once and splits the cores.
+ * WEDGE_NUM_THREADS, when set, fixes the wasm threads per job.
+ * @example schedule('wasm', null, 2, 2) // { workers: 0, threads: 2 }
+ */
+export function schedule(backend: string, jobs: number | null, specs: number, cores: number, envThreads = process.env.WEDGE_NUM_THREADS): { workers: number; threads: number } {
+  const want = backend === 'gpu' ? 1 : (jobs ?? (backend === 'wasm' ? 1 : cores));
+  const workers = Math.min(want, specs);
+  const fromEnv = Number(envThreads);
+  const threads = envThreads !== undefined && Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : Math.max(1, Math.floor(cores / Math.max(1, workers)));
+  return { workers: workers <= 1 ? 0 : workers, threads: backend === 'wasm' ? threads : 1 };
+}

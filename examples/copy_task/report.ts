@@ -31,6 +31,7 @@ export function summaryTable(results: readonly JobResult[], o: { steps: number; 
     ['step time (median)', (m) => `${m.stepMs.median.toFixed(1)} ms`],
     ['step time (mean)', (m) => `${m.stepMs.mean.toFixed(1)} ms`],
     ['training time', (m) => `${(m.final.elapsedMs / 1000).toFixed(1)} s`],
+    ['backend', (m) => m.backend ?? '-'], // results of runs before this field: none
   ];
   return table(['', ...results.map((m) => m.attnType)], rows.map(([k, f]) => [k, ...results.map(f)]));
 }

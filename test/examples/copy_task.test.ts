@@ -2,14 +2,16 @@
 // plots, checkpoints), --init, checkpoints the seed's PyTorch model loads, and CPU/GPU agreement.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Generator, noGrad } from '@wedge/core';
+import { Generator, getCpuEngine, noGrad, wasmInfo } from '@wedge/core';
 import { loadSafetensors } from '@wedge/core/node';
 import { TestModel, generateCopyBatch } from '@wedge/models';
 import { parseCli } from '../../examples/copy_task/args.ts';
+import { engineLabel } from '../../examples/copy_task/job.ts';
+import { schedule } from '../../examples/copy_task/pool.ts';
 import { PYTHON, TORCH_MISSING, hasTorch } from '../helpers/torch.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,13 +31,15 @@ function run(args: string[], env: Record<string, string> = {}): { status: number
 interface Results {
   config: { steps: number; seqLen: number; maxLen: number; attnTypes: string[] };
   seed: number;
+  requestedBackend: string;
   backend: string;
+  workers: number;
   commit: string;
   versions: Record<string, string>;
   machine: { cpu: string; cores: number };
   lossFloor: number;
   checkpoints: string[];
-  models: { attnType: string; history: { step: number; evalLoss: number; copyAccuracy: number; trainLoss: number | null }[]; trainLosses: number[]; stepsTo99: number | null }[];
+  models: { attnType: string; backend: string; history: { step: number; evalLoss: number; copyAccuracy: number; trainLoss: number | null }[]; trainLosses: number[]; stepsTo99: number | null }[];
   resilience: { magnitude: number | string; dot: number; gram: number }[];
 }
 
@@ -46,8 +50,13 @@ describe('copy-task flags', () => {
 
   it('has the issue’s defaults', () => {
     const o = parse([]);
-    expect(o).toMatchObject({ attn: ['standard', 'triple'], batch: 32, seqLen: 64, vocab: 16, dModel: 64, heads: 4, lr: 1e-3, seed: 0, backend: 'cpu', out: null, init: [], quiet: false });
+    expect(o).toMatchObject({ attn: ['standard', 'triple'], batch: 32, seqLen: 64, vocab: 16, dModel: 64, heads: 4, lr: 1e-3, seed: 0, out: null, init: [], quiet: false });
     expect(o.steps).toBeGreaterThanOrEqual(200);
+  });
+
+  it('defaults --backend to the default CPU engine (wasm, or cpu under WEDGE_BACKEND=cpu), and takes wasm, cpu and gpu', () => {
+    expect(parse([]).backend).toBe(getCpuEngine().name === 'wasm' ? 'wasm' : 'cpu');
+    for (const b of ['wasm', 'cpu', 'gpu'] as const) expect(parse(['--backend', b]).backend).toBe(b);
   });
 
   it('reads every flag, and resolves paths against the caller’s folder', () => {
@@ -68,7 +77,7 @@ describe('copy-task flags', () => {
     [['--lr', '0'], "--lr must be a positive number, got '0'"],
     [['--lr', '-1'], "--lr needs a value; write --lr=VALUE for one that starts with '-'"],
     [['--attn', 'cosine'], "--attn must be standard, triple or both, got 'cosine'"],
-    [['--backend', 'tpu'], "--backend must be cpu or gpu, got 'tpu'"],
+    [['--backend', 'tpu'], "--backend must be wasm, cpu or gpu, got 'tpu'"],
     [['--heads', '3'], '--d-model (64) must be --heads (3) times an even head size (RoPE rotates pairs)'],
     [['--seq-len', '1'], "--seq-len must be an integer ≥ 2, got '1'"],
     [['--colour'], "Unknown option '--colour' (see --help)"],
@@ -84,6 +93,24 @@ describe('copy-task CLI', () => {
     dir = mkdtempSync(join(tmpdir(), 'wedge-copy-task-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('names each engine: the wasm threads, the JS reference, the GPU', () => {
+    expect(engineLabel('wasm', 2)).toBe('wasm (2 threads)');
+    expect(engineLabel('wasm', 1)).toBe('wasm (1 thread)');
+    expect(engineLabel('cpu', 2)).toBe('cpu (JS reference)');
+    expect(engineLabel('gpu', 1)).toBe('gpu');
+  });
+
+  it('shares the cores without oversubscribing: wasm trains one model at a time on every core; --jobs N splits them', () => {
+    expect(schedule('wasm', null, 2, 2, undefined)).toEqual({ workers: 0, threads: 2 });
+    expect(schedule('wasm', 2, 2, 2, undefined)).toEqual({ workers: 2, threads: 1 });
+    expect(schedule('wasm', 2, 8, 16, undefined)).toEqual({ workers: 2, threads: 8 });
+    expect(schedule('wasm', 4, 2, 8, undefined)).toEqual({ workers: 2, threads: 4 }); // never more workers than jobs
+    expect(schedule('wasm', 3, 4, 2, undefined)).toEqual({ workers: 3, threads: 1 });
+    expect(schedule('wasm', null, 2, 2, '1')).toEqual({ workers: 0, threads: 1 }); // WEDGE_NUM_THREADS wins
+    expect(schedule('cpu', null, 4, 2, undefined)).toEqual({ workers: 2, threads: 1 }); // the JS reference: a worker per core
+    expect(schedule('gpu', 4, 4, 2, undefined)).toEqual({ workers: 0, threads: 1 }); // the GL context lives in the main thread
+  });
 
   it('prints its help and exits 0', () => {
     const r = run(['--help']);
@@ -116,7 +143,13 @@ describe('copy-task CLI', () => {
     first = readResults(out);
     expect(first.config).toMatchObject({ steps: 6, seqLen: 8, maxLen: 8, attnTypes: ['standard', 'triple'] });
     expect(first.seed).toBe(0);
-    expect(first.backend).toBe('cpu');
+    // the engine that ran, in words, as every model records it too
+    const engine = getCpuEngine().name === 'wasm' ? /^wasm \(\d+ threads?\)$/ : /^cpu \(JS reference\)$/;
+    expect(first.requestedBackend).toBe(getCpuEngine().name === 'wasm' ? 'wasm' : 'cpu');
+    expect(first.backend).toMatch(engine);
+    expect(first.models.map((m) => m.backend)).toEqual([first.backend, first.backend]);
+    expect(r.stdout).toContain(`backend ${first.backend}`);
+    expect(r.stdout).toMatch(new RegExp(`backend\\s+${first.backend.replace(/[()]/g, '\\$&')}\\s+${first.backend.replace(/[()]/g, '\\$&')}`));
     expect(first.commit).toMatch(/^([0-9a-f]{12}(-dirty)?|unknown)$/);
     expect(Object.keys(first.versions)).toEqual(['@wedge/core', '@wedge/models', 'node', 'gpu.js']);
     expect(first.machine.cores).toBeGreaterThan(0);
@@ -186,6 +219,22 @@ describe('copy-task CLI', () => {
       expect(torchLogits).toHaveLength(ours.length);
       torchLogits.forEach((v, i) => expect(Math.abs(v - ours[i])).toBeLessThan(1e-5));
     }
+  });
+
+  it('records the engine asked for: --backend cpu is the JS reference, --backend wasm --jobs 2 splits the cores', (ctx) => {
+    const cpu = run([...TINY, '--attn', 'standard', '--backend', 'cpu', '--quiet', '--out', join(dir, 'engine-cpu')]);
+    expect(cpu.status).toBe(0);
+    const c = readResults(join(dir, 'engine-cpu'));
+    expect([c.requestedBackend, c.backend, c.models[0].backend]).toEqual(['cpu', 'cpu (JS reference)', 'cpu (JS reference)']);
+    if (!wasmInfo().available) return ctx.skip('no WebAssembly SIMD here');
+    const wasm = run([...TINY, '--backend', 'wasm', '--jobs', '2', '--out', join(dir, 'engine-wasm')], { WEDGE_NUM_THREADS: '' });
+    expect(wasm.status).toBe(0);
+    const w = readResults(join(dir, 'engine-wasm'));
+    const n = Math.max(1, Math.floor(availableParallelism() / 2));
+    expect([w.requestedBackend, w.backend, w.workers]).toEqual(['wasm', `wasm (${n} thread${n === 1 ? '' : 's'})`, 2]);
+    expect(wasm.stdout).toContain(`backend ${w.backend} each · 2 models at once in worker threads`);
+    // the same numbers as the JS reference from the same seed
+    w.models[0].history.forEach((p, k) => expect(Math.abs(p.evalLoss - c.models[0].history[k].evalLoss)).toBeLessThan(1e-4));
   });
 
   it('gets the CPU run’s copy accuracy on the GPU backend, from the same seed', (ctx) => {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getCpuEngine } from '@wedge/core';
 import { loadSafetensors } from '@wedge/core/node';
 import { PYTHON, TORCH_MISSING, hasTorch } from '../helpers/torch.ts';
 
@@ -77,8 +78,9 @@ describe('copy-task --seeds, --probe-loud, --eval-lengths', () => {
       expect(study.lengths[attn].map((l: Json) => l.seqLen)).toEqual([8, 12, 16]);
     }
     expect(study.config).toMatchObject({ seeds: 2, maxLen: 16, probeLoud: true, evalLengths: [12, 16] });
-    expect(study.requestedBackend).toBe('cpu');
-    expect(study.backend).toBe('cpu');
+    const wasm = getCpuEngine().name === 'wasm';
+    expect(study.requestedBackend).toBe(wasm ? 'wasm' : 'cpu');
+    expect(study.backend).toMatch(wasm ? /^wasm \(\d+ threads?\)$/ : /^cpu \(JS reference\)$/);
     expect(study.gpu).toBeNull();
     expect(study.versions['gpu.js']).toMatch(/^\d+\.\d+\.\d+/);
     expect(study.models.map((m: Json) => `${m.attnType}-${m.seed}`)).toEqual(['standard-0', 'standard-1', 'triple-0', 'triple-1']);

@@ -9,7 +9,7 @@ import { meanCi, pairedDifference, summarize, tQuantile975 } from '../../example
 function job(attnType: 'standard' | 'triple', seed: number, stepsTo99: number | null, evalLoss: number, acc: number): JobResult {
   const final = { step: 4, trainLoss: 2, evalLoss, copyAccuracy: acc, elapsedMs: 1 };
   return {
-    attnType, seed, parameters: 1, stepsTo99, final, probe: null, lengths: null, modelFile: '', resumed: false, stepMs: { mean: 1, median: 1 },
+    attnType, seed, parameters: 1, stepsTo99, final, probe: null, lengths: null, modelFile: '', resumed: false, backend: 'wasm (1 thread)', stepMs: { mean: 1, median: 1 },
     trainLosses: [3, 2.5, 2.2, 2], history: [{ step: 0, trainLoss: null, evalLoss: 3, copyAccuracy: 0.1, elapsedMs: 0 }, final],
   };
 }

@@ -206,14 +206,48 @@ describe.skipIf(!wasmSimdSupported())('wasm indexSelect and indexAdd are bit-ide
     );
   });
 
+  it('gather and scatterAdd: any dim, index smaller than x outside dim, strided x and transposed index', () => {
+    const cases = fc.record({
+      shape: fc.array(fc.constantFrom(1, 2, 3, 4, 5, 9), { minLength: 1, maxLength: 3 }), dim: fc.nat(), layout: layoutArb,
+      dtype: fc.constantFrom<DType>('float32', 'float64', 'int32'), shrink: fc.array(fc.nat({ max: 4 }), { minLength: 3, maxLength: 3 }),
+      idLen: fc.integer({ min: 1, max: 7 }), transposeIndex: fc.boolean(), seed: fc.nat(),
+    });
+    check(
+      fc.property(cases, ({ shape, dim, layout, dtype, shrink, idLen, transposeIndex, seed }) => {
+        const d = dim % shape.length;
+        const x0 = makeInput(shape, layout, seed, dtype === 'int32' ? 'float32' : dtype);
+        const x = dtype === 'int32' ? x0.mul(1000).to('int32') : x0;
+        const iShape = shape.map((s, i) => (i === d ? idLen : Math.max(1, s - shrink[i])));
+        const n = iShape.reduce((a, b) => a * b, 1);
+        const values = Array.from({ length: n }, (_, i) => ((i * 2654435761 + seed) >>> 0) % shape[d]);
+        const t = transposeIndex && iShape.length >= 2;
+        const stored = t ? [...iShape.slice(0, -2), iShape[iShape.length - 1], iShape[iShape.length - 2]] : iShape;
+        let index = tensor(values, { dtype: 'int32' }).reshape(stored);
+        if (t) index = index.transpose(-2, -1);
+        const g = (): Tensor => x.gather(d, index);
+        const got = on('wasm', g), want = on('cpu', g);
+        expect(isWasm(got)).toBe(true);
+        expectSameBits(`gather ${dtype} [${shape}] dim ${d} index [${iShape}]`, got.data(), want.data());
+        if (dtype === 'int32') return;
+        const src = makeInput(iShape, layout, seed + 1, dtype).mul(100);
+        const sa = (): Tensor => runKernel('scatterAdd', [index, src], { dim: d, shape, dtype });
+        const gotS = on('wasm', sa);
+        expect(isWasm(gotS)).toBe(true);
+        expectSameBits(`scatterAdd ${dtype} [${shape}] dim ${d} index [${iShape}]`, gotS.data(), on('cpu', sa).data());
+      }),
+      150,
+    );
+  });
+
   it.skipIf(typeof SharedArrayBuffer === 'undefined')('give the same bits on 1, 2 and 3 threads (embedding-sized calls)', async () => {
     const weight = makeInput([50, 64], 'contiguous', 1);
     const ids = tensor(Array.from({ length: 2048 }, (_, i) => (i * 7919) % 50), { dtype: 'int32' });
     const g = makeInput([2048, 64], 'contiguous', 2).mul(3);
     const x = makeInput([64, 700], 'sliced', 3).mul(20);
+    const gIds = tensor(Array.from({ length: 64 * 600 }, (_, i) => (i * 7919) % 700), { dtype: 'int32' }).reshape([64, 600]);
     const run = (): ArrayLike<number>[] => on('wasm', () => [
       indexSelect(weight, 0, ids), runKernel('indexAdd', [ids, g], { dim: 0, shape: [50, 64], dtype: 'float32' }),
-      logSoftmax(x, 1), exp(x), log(x.abs()),
+      logSoftmax(x, 1), exp(x), log(x.abs()), x.gather(1, gIds),
     ].map((t) => t.data()));
     await useThreads(1);
     const one = run();

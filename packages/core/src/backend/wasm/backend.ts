@@ -234,16 +234,18 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
   };
 
   /**
-   * Byte address of a contiguous copy of t's elements: t itself when it is contiguous, else a wasm
-   * copy pushed onto `copies` (the caller disposes them). Call before the kernel's withOutput (the
-   * copy's own call frees the scratch blocks).
+   * t itself when it is contiguous, else a contiguous wasm copy pushed onto `copies` (the caller
+   * disposes them). Make every copy before taking any address (baseOf): the copy's own call frees
+   * the scratch blocks.
    */
-  const packed = (t: Tensor, copies: Tensor[]): number => {
-    if (t.isContiguous()) return baseOf(t) + t.offset * BYTES[t.dtype];
+  const packed = (t: Tensor, copies: Tensor[]): Tensor => {
+    if (t.isContiguous()) return t;
     const c = kernels.contiguous([t], {}, backend);
     copies.push(c);
-    return (c.storage as WasmStorage).ptr;
+    return c;
   };
+  /** Byte address of element 0 of a contiguous t. */
+  const addr = (t: Tensor): number => baseOf(t) + t.offset * BYTES[t.dtype];
   const disposeAll = (ts: Tensor[]): void => ts.forEach((t) => t.dispose());
 
   kernels.indexSelect = ([x, index], { dim }: { dim: number }) => {
@@ -251,8 +253,9 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     outShape[dim] = index.size;
     const copies: Tensor[] = [];
     try {
-      const src = packed(x, copies), ids = packed(index, copies);
+      const [xc, ic] = [packed(x, copies), packed(index, copies)];
       return withOutput(x.dtype, outShape, (out) => {
+        const src = addr(xc), ids = addr(ic);
         const outer = sizeOf(x.shape.slice(0, dim)), inner = sizeOf(x.shape.slice(dim + 1));
         const slices = outer * index.size;
         if (slices === 0 || inner === 0) return;
@@ -271,8 +274,9 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
   kernels.indexAdd = ([index, src], { dim, shape, dtype }: { dim: number; shape: number[]; dtype: DType }) => {
     const copies: Tensor[] = [];
     try {
-      const s = packed(src, copies), ids = packed(index, copies);
+      const [sc, ic] = [packed(src, copies), packed(index, copies)];
       return withOutput(dtype, shape, (out) => {
+        const s = addr(sc), ids = addr(ic);
         const outer = sizeOf(shape.slice(0, dim)), inner = sizeOf(shape.slice(dim + 1));
         if (sizeOf(shape) === 0) return;
         // columns of the slice per thread: every thread adds in the reference's order for its own outputs
@@ -287,6 +291,50 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     }
   };
 
+  /** Row starts of a contiguous `index` walked by rows along its last dim, in a tensor of `strides` (dim's coordinate left out). */
+  const indexRows = (index: Tensor, strides: readonly number[], offset: number, dim: number): { starts: number; rows: number; n: number; sRow: number; sDim: number } => {
+    const nd = index.ndim;
+    const starts = rowStarts(index.shape, strides.map((st, d) => (d === dim ? 0 : st)), offset);
+    return { starts: i32Block(starts), rows: starts.length, n: index.shape[nd - 1], sRow: dim === nd - 1 ? 0 : strides[nd - 1], sDim: strides[dim] };
+  };
+
+  kernels.gather = ([x, index], { dim }: { dim: number }) => {
+    const copies: Tensor[] = [];
+    try {
+      const ic = packed(index, copies);
+      return withOutput(x.dtype, index.shape, (out) => {
+        const ids = addr(ic), xb = baseOf(x);
+        if (index.size === 0) return;
+        const { starts, rows, n, sRow, sDim } = indexRows(index, x.strides, x.offset, dim);
+        const chunks = Math.min(rows, chunksFor(index.size, PARALLEL_ELEMENTS));
+        const per = Math.ceil(rows / chunks);
+        const parts: number[][] = [];
+        for (let lo = 0; lo < rows; lo += per) parts.push([out.ptr, xb, ids, starts, lo, Math.min(rows, lo + per), n, sRow, sDim]);
+        call(`gather_${BYTES[x.dtype] * 8}`, parts);
+      });
+    } finally {
+      disposeAll(copies);
+    }
+  };
+
+  // one thread: two index elements that differ only along dim add into the same output
+  kernels.scatterAdd = ([index, src], { dim, shape, dtype }: { dim: number; shape: number[]; dtype: DType }) => {
+    const copies: Tensor[] = [];
+    try {
+      const [sc, ic] = [packed(src, copies), packed(index, copies)];
+      return withOutput(dtype, shape, (out) => {
+        const s = addr(sc), ids = addr(ic);
+        const size = sizeOf(shape);
+        if (size === 0) return;
+        if (index.size === 0) return call(`scatter_add_${dtype}`, [[out.ptr, size, s, ids, 0, 0, 0, 0, 0]]);
+        const { starts, rows, n, sRow, sDim } = indexRows(index, contiguousStrides(shape), 0, dim);
+        call(`scatter_add_${dtype}`, [[out.ptr, size, s, ids, starts, rows, n, sRow, sDim]]);
+      });
+    } finally {
+      disposeAll(copies);
+    }
+  };
+
   /** Which calls this backend takes: float dtypes it has code for, within wasm32's 4 GiB. */
   const accepts = (kernel: string, inputs: readonly Tensor[], attrs: any): boolean => {
     const dtype: DType = attrs?.dtype ?? inputs[0]?.dtype;
@@ -294,8 +342,10 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       if (dtype === 'bool') return false;
     } else if (kernel === 'indexSelect') {
       if (inputs[0].dtype === 'bool' || inputs[1].dtype !== 'int32') return false;
-    } else if (kernel === 'indexAdd') {
-      if (!isFloat(dtype) || inputs[0].dtype !== 'int32' || inputs[1].dtype !== dtype) return false;
+    } else if (kernel === 'indexAdd' || kernel === 'scatterAdd') {
+      if (!isFloat(dtype) || inputs[0].dtype !== 'int32' || inputs[1].dtype !== dtype || inputs[0].ndim === 0) return false;
+    } else if (kernel === 'gather') {
+      if (inputs[0].dtype === 'bool' || inputs[1].dtype !== 'int32' || inputs[1].ndim === 0) return false;
     } else if (kernel === 'where') {
       if (!isFloat(dtype) || inputs[0].dtype !== 'bool' || inputs[1].dtype !== dtype || inputs[2].dtype !== dtype) return false;
     } else {
@@ -304,10 +354,11 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     }
     let bytes = 0;
     for (const t of inputs) if (!(t.storage instanceof WasmStorage)) bytes += t.storage.size * BYTES[t.dtype];
-    const outSize = kernel === 'indexAdd' ? sizeOf(attrs.shape)
+    const outSize = kernel === 'indexAdd' || kernel === 'scatterAdd' ? sizeOf(attrs.shape)
+      : kernel === 'gather' ? inputs[1].size
       : kernel === 'indexSelect' ? (inputs[0].size / Math.max(1, inputs[0].shape[attrs.dim])) * inputs[1].size
       : inputs[0].size;
-    bytes += outSize * BYTES[dtype] * (kernel === 'matmul' || kernel === 'indexSelect' || kernel === 'indexAdd' ? 2 : 1);
+    bytes += outSize * BYTES[dtype] * (kernel === 'matmul' || kernel === 'gather' || kernel === 'indexSelect' || kernel === 'indexAdd' || kernel === 'scatterAdd' ? 2 : 1);
     return heap.fits(bytes);
   };
 

@@ -15,6 +15,7 @@ import {
   Tensor as TensorClass,
 } from '@wedge/core';
 import { saveSafetensors } from '@wedge/core/node';
+import { safetensorsWithHeader } from '../helpers/fixtures.ts';
 
 const RUNS = { numRuns: 60, seed: 20261201 } as const;
 
@@ -292,20 +293,13 @@ describe('bad shapes are WedgeErrors naming the op and the size', () => {
 });
 
 describe('safetensors input that is deep or on a directory', () => {
-  const header = (json: string): Uint8Array => {
-    const h = new TextEncoder().encode(json);
-    const bytes = new Uint8Array(8 + h.length);
-    new DataView(bytes.buffer).setBigUint64(0, BigInt(h.length), true);
-    bytes.set(h, 8);
-    return bytes;
-  };
   it('a header nested any number of levels past the limit is a WedgeError, never a stack overflow', () => {
     fc.assert(
       fc.property(fc.integer({ min: 65, max: 200_000 }), fc.constantFrom('[', '{"a":'), fc.constantFrom('t', 'm'), (depth, open, where) => {
         const close = open === '[' ? ']' : '}';
         const deep = open.repeat(depth - 2) + '1' + close.repeat(depth - 2);
         const json = where === 't' ? `{"x":${deep}}` : `{"__metadata__":{"k":${deep}}}`;
-        expect(() => decodeSafetensors(header(json))).toThrow(/^loadSafetensors: safetensors: the header nests \d+ levels deep/);
+        expect(() => decodeSafetensors(safetensorsWithHeader(json))).toThrow(/^loadSafetensors: safetensors: the header nests \d+ levels deep/);
       }),
       { ...RUNS, numRuns: 15 },
     );

@@ -5,6 +5,7 @@ import {
   WedgeError, tensor, zeros, ones, full, arange, linspace, add, exp, matmul, where, cat, stack, einsum, gather, noGrad,
   gradcheck, randn, tril, tidy, reshape, sum, softmax, fullLike, decodeSafetensors, getBackend, setBackend, registerBackend, Generator, Embedding, Linear, Parameter, SGD, Adam, optimizerStateFromTensors, type Tensor,
 } from '@wedge/core';
+import { safetensorsWithHeader } from '../helpers/fixtures.ts';
 
 /** The message `fn` throws, failing if it throws anything but a WedgeError or nothing at all. */
 function messageOf(fn: () => unknown): string {
@@ -18,15 +19,6 @@ function messageOf(fn: () => unknown): string {
 }
 
 const leaf = (shape: number[]): Tensor => ones(shape, { requiresGrad: true });
-
-/** A safetensors file of just this header. */
-function headerBytes(json: string): Uint8Array {
-  const h = new TextEncoder().encode(json);
-  const bytes = new Uint8Array(8 + h.length);
-  new DataView(bytes.buffer).setBigUint64(0, BigInt(h.length), true);
-  bytes.set(h, 8);
-  return bytes;
-}
 
 describe('shape errors name the op, both full shapes and the axis', () => {
   it('broadcasting binary ops', () => {
@@ -251,7 +243,7 @@ describe('bad input names the op and the offending value (issue 11)', () => {
     ['a typed array Wedge does not store', () => tensor(new Int16Array(2) as never), "tensor: Int16Array is not one of Wedge's storage types (Float32Array, Float64Array, Int32Array, Uint8Array)"],
     ['options that are not an object', () => zeros([2], 'float64' as never), 'zeros: options must be an object, got "float64"'],
     ['fullLike of a non-tensor', () => fullLike([1, 2] as never, 0), 'fullLike: expected a Tensor, got an array of 2'],
-    ['a safetensors header nested 100,000 deep', () => decodeSafetensors(headerBytes(`{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)),
+    ['a safetensors header nested 100,000 deep', () => decodeSafetensors(safetensorsWithHeader(`{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)),
       'loadSafetensors: safetensors: the header nests 100001 levels deep (a valid one nests 3; the limit is 64)'],
     ['reshape of a string', () => reshape('a' as never, [2]), 'reshape: expected a Tensor, got "a"'],
     ['matmul with a number', () => matmul(zeros([2]), 3 as never), 'matmul: expected a Tensor, got 3'],

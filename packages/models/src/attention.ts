@@ -1,8 +1,11 @@
 // Standard (dot-product) causal self-attention with RoPE, as the seed's StandardAttention:
 //   scores = (RoPE(Q) · RoPE(K)ᵀ) / √d_head, masked causally, softmax, then · V.
-// Also the helpers both attentions share (head split/merge, the causal mask).
-import { type DType, type Generator, Linear, Module, type Tensor, WedgeError, fmtShape, keep, ones, tril } from '@wedge/core';
+// Also the helpers both attentions share (head split/merge, the causal mask, the fused causalSoftmax).
+import {
+  type DType, type Generator, Linear, Module, type Tensor, WedgeError, defineOp, fmtShape, keep, noGrad, ones, runKernel, tril,
+} from '@wedge/core';
 import { RoPE } from './rope.ts';
+import './kernels/causal_softmax.ts'; // registers the fused causalSoftmax kernel on each backend
 
 /** Options every attention module takes. @example new StandardAttention(64, 4, 128, { generator: new Generator(0), dtype: 'float64' }) */
 export interface AttentionOptions {
@@ -26,6 +29,43 @@ export function causalMask(T: number): Tensor {
     masks.set(T, mask);
   }
   return mask;
+}
+
+const causalSoftmaxOp = defineOp<{ scale: number; dtype: DType }>({
+  name: 'causalSoftmax',
+  inputs: ['x'],
+  forward: ([x], attrs) => runKernel('causalSoftmax', [x.isContiguous() ? x : noGrad(() => x.contiguous())], attrs),
+  // y = softmax_j(scale·x_ij, j ≤ i):  ∂L/∂x = scale · y ⊙ (gOut − Σ_j gOut⊙y)  (0 above the diagonal, where y = 0)
+  backward: (gOut, { out, attrs: { scale } }) => ({ x: () => out.mul(gOut.sub(gOut.mul(out).sum(-1, true))).mul(scale) }),
+});
+
+/**
+ * softmax(scale · x masked causally) over the last dim of scores x [..., T, T]: the three lines
+ * `x.mul(scale).maskedFill(causalMask(T), -Infinity).softmax(-1)` (causalSoftmaxComposite) as one
+ * fused kernel forward; the backward is written with ops, so it differentiates again. Equals the
+ * composite up to float rounding (the kernel rounds once).
+ * @example causalSoftmax(q.matmul(k.mT), 1 / Math.sqrt(D)) // [B, H, T, T], rows sum to 1
+ */
+export function causalSoftmax(x: Tensor, scale: number): Tensor {
+  const T = x.shape[x.ndim - 1];
+  if (x.ndim < 2 || x.shape[x.ndim - 2] !== T) {
+    throw new WedgeError(`causalSoftmax: needs square scores [..., T, T], got ${fmtShape(x.shape)}`);
+  }
+  if (x.dtype !== 'float32' && x.dtype !== 'float64') throw new WedgeError(`causalSoftmax: needs a floating-point tensor, got ${x.dtype} ${fmtShape(x.shape)}`);
+  if (!Number.isFinite(scale)) throw new WedgeError(`causalSoftmax: scale must be finite, got ${scale}`);
+  return causalSoftmaxOp([x], { scale, dtype: x.dtype });
+}
+
+/**
+ * The seed's lines: scale, causal mask, softmax, as three core ops (the reference causalSoftmax is
+ * tested against).
+ * @example causalSoftmaxComposite(scores, 0.25) // [B, H, T, T], as causalSoftmax
+ */
+export function causalSoftmaxComposite(x: Tensor, scale: number): Tensor {
+  const T = x.shape[x.ndim - 1];
+  const scaled = x.mul(scale); //                                [..., T, T]
+  const masked = scaled.maskedFill(causalMask(T), -Infinity); // [..., T, T]  j > i → −∞
+  return masked.softmax(-1); //                                 [..., T, T]
 }
 
 /**
@@ -76,6 +116,8 @@ export class StandardAttention extends Module {
   qkv: Linear;
   o: Linear;
   rope: RoPE;
+  /** false: the seed's composite lines (scale, mask, softmax) instead of causalSoftmax, to compare and measure. */
+  fuseSoftmax = true;
 
   constructor(
     readonly dModel: number,
@@ -99,9 +141,10 @@ export class StandardAttention extends Module {
     const q = this.rope.forward(splitHeads(qf, this.nHead)); //    [B, H, T, D]
     const k = this.rope.forward(splitHeads(kf, this.nHead)); //    [B, H, T, D]
     const v = splitHeads(vf, this.nHead); //                       [B, H, T, D]
-    const scores = q.matmul(k.mT).mul(this.scale); //              [B, H, T, T]  q_i·k_j / √D
-    const masked = scores.maskedFill(causalMask(T), -Infinity); // [B, H, T, T]  j > i → −∞
-    const attn = masked.softmax(-1); //                            [B, H, T, T]  rows sum to 1
+    const qk = q.matmul(k.mT); //                                  [B, H, T, T]  q_i·k_j
+    const attn = this.fuseSoftmax
+      ? causalSoftmax(qk, this.scale) //                           [B, H, T, T]  softmax_j≤i(q_i·k_j / √D)
+      : causalSoftmaxComposite(qk, this.scale); //                 [B, H, T, T]  the seed's lines: scale, mask, softmax
     const y = attn.matmul(v); //                                   [B, H, T, D]
     return this.o.forward(mergeHeads(y)); //                       [B, T, C]
   }

@@ -6,7 +6,7 @@
 // one-layer TestModel), the copy task, the resilience analysis and the training comparison.
 export { RoPE, ropeTables, applyRope, applyRopeComposite } from './rope.ts';
 export {
-  StandardAttention, causalMask, splitHeads, mergeHeads, type AttentionOptions,
+  StandardAttention, causalMask, causalSoftmax, causalSoftmaxComposite, splitHeads, mergeHeads, type AttentionOptions,
 } from './attention.ts';
 export { TripleProductAttention } from './triple_attention.ts';
 export { TestModel, ATTN_TYPES, type AttnType, type TestModelConfig } from './test_model.ts';
@@ -18,7 +18,7 @@ export {
   trainComparison, trainStep, evaluate, makeEvalSet, validateTrainConfig, DEFAULT_TRAIN_CONFIG,
   type TrainConfig, type TrainCallbacks, type EvalPoint, type ModelResult, type ComparisonResult, type StepInfo,
 } from './train.ts';
-export { gramDeterminant, gramDeterminantComposite } from './triple_attention.ts';
+export { gramDeterminant, gramDeterminantComposite, tripleAttentionWeightsComposite } from './triple_attention.ts';
 export {
   trainModel, evaluateLengths, DivergenceError, firstNonFiniteWeight, type TrainCheckpoint, type TrainModelOptions,
 } from './train.ts';

@@ -7,11 +7,12 @@
 //
 // det G is the squared volume of the parallelepiped spanned by q_i, k_j, r_i: zero exactly when k_j
 // lies in the plane of q_i and r_i, so the softmax favours keys in that plane, whatever their norm.
-// Then: causal mask, softmax over j, weighted sum of v_j, output projection. RoPE acts on q, k and r.
+// Then: causal mask, softmax over j (one fused causalSoftmax), weighted sum of v_j, output projection.
+// RoPE acts on q, k and r.
 import {
   type DType, Linear, Module, Tensor, broadcastShapes, broadcastView, defineOp, promoteTypes, runKernel,
 } from '@wedge/core';
-import { type AttentionOptions, causalMask, checkInput, headDim, mergeHeads, splitHeads } from './attention.ts';
+import { type AttentionOptions, causalMask, causalSoftmax, checkInput, headDim, mergeHeads, splitHeads } from './attention.ts';
 import { RoPE } from './rope.ts';
 import './kernels/gram_det.ts'; // registers the fused gramDet kernel on each backend
 
@@ -66,6 +67,18 @@ export function gramDeterminantComposite(qq: Tensor, kk: Tensor, rr: Tensor, qk:
 }
 
 /**
+ * The seed's lines from det G to the attention weights, as core ops (what causalSoftmax(gramDet,
+ * −scale) fuses into one kernel; tested against it).
+ * @example tripleAttentionWeightsComposite(gramDet, 1 / 16 ** 1.5) // [B, H, T, T]
+ */
+export function tripleAttentionWeightsComposite(gramDet: Tensor, scale: number): Tensor {
+  const T = gramDet.shape[gramDet.ndim - 1];
+  const scores = gramDet.neg().mul(scale); //                     [B, H, T, T]  −det G / D^1.5
+  const masked = scores.maskedFill(causalMask(T), -Infinity); //  [B, H, T, T]  j > i → −∞
+  return masked.softmax(-1); //                                   [B, H, T, T]
+}
+
+/**
  * The seed's TripleProductAttention: projections W_q, W_k, W_r, W_v, W_o (each [C, C], no bias),
  * RoPE on Q, K and R, score = −det G · d_head^−1.5, causal mask, softmax.
  * State dict: 'W_q.weight' … 'W_o.weight', 'rope.cos', 'rope.sin'.
@@ -81,6 +94,8 @@ export class TripleProductAttention extends Module {
   W_v: Linear;
   W_o: Linear;
   rope: RoPE;
+  /** false: the seed's composite lines (−det G · scale, mask, softmax) instead of causalSoftmax, to compare and measure. */
+  fuseSoftmax = true;
 
   constructor(
     readonly dModel: number,
@@ -117,9 +132,9 @@ export class TripleProductAttention extends Module {
     const rk = r.matmul(k.mT); //                                           [B, H, T, T]  r_i·k_j
 
     const gramDet = gramDeterminant(qq, kk, rr, qk, rk, rq); //            [B, H, T, T]  det G ≥ 0
-    const scores = gramDet.neg().mul(this.scale); //                        [B, H, T, T]  −det G / D^1.5
-    const masked = scores.maskedFill(causalMask(T), -Infinity); //          [B, H, T, T]  j > i → −∞
-    const attn = masked.softmax(-1); //                                     [B, H, T, T]
+    const attn = this.fuseSoftmax
+      ? causalSoftmax(gramDet, -this.scale) //                              [B, H, T, T]  softmax_j≤i(−det G / D^1.5)
+      : tripleAttentionWeightsComposite(gramDet, this.scale); //            [B, H, T, T]  the same, three ops
     const y = attn.matmul(v); //                                            [B, H, T, D]
     return this.W_o.forward(mergeHeads(y)); //                              [B, T, C]
   }

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  type DType, type Tensor, exp, getNumThreads, indexSelect, log, logSoftmax, runKernel, setNumThreads, sigmoid, tensor, wasmSimdSupported,
+  type DType, type Tensor, exp, getNumThreads, indexSelect, log, logSoftmax, runKernel, setNumThreads, sigmoid, tanh, tensor, wasmSimdSupported,
 } from '@wedge/core';
 import { ModuleBuilder, f64 } from '../../packages/core/src/backend/wasm/asm.ts';
 import { EXP_OVERFLOW, emitExp, emitLog } from '../../packages/core/src/backend/wasm/kernels/math.ts';
@@ -93,11 +93,12 @@ describe.skipIf(!wasmSimdSupported())('wasm exp and log (float64 emitters)', () 
 const f32Value = fc.oneof(
   fc.float({ noDefaultInfinity: false }), // every float32, NaN, ±∞, subnormals
   fc.float({ min: -100, max: 100, noNaN: true }),
+  fc.float({ min: -1, max: 1, noNaN: true }),
   fc.constantFrom(...EDGES.map(Math.fround)),
 );
-const MATH: Record<string, (x: Tensor) => Tensor> = { exp, log, sigmoid };
+const MATH: Record<string, (x: Tensor) => Tensor> = { exp, log, sigmoid, tanh };
 
-describe.skipIf(!wasmSimdSupported())('wasm float32 exp / log / sigmoid equal the reference within 1 ulp (float32)', () => {
+describe.skipIf(!wasmSimdSupported())('wasm float32 exp / log / tanh / sigmoid equal the reference within 1 ulp (float32)', () => {
   it('over every float32 (edges included), strided and broadcast operands', () => {
     let differing = 0, total = 0;
     check(

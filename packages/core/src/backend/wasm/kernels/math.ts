@@ -1,5 +1,5 @@
 // Emitters of the transcendental functions wasm lacks (exp, log) in float64, shared by softmax,
-// logSoftmax and the float32 elementwise kernels exp / log / sigmoid. Each is within 2 ulp
+// logSoftmax and the float32 elementwise kernels exp / log / tanh / sigmoid. Each is within 2 ulp
 // (float64) of Math.exp / Math.log, so a float32 result — computed in float64 and rounded once, as
 // the JS reference rounds fround(Math.exp(x)) — equals the reference's except when the float64
 // value sits within ~2 ulp (float64) of a float32 rounding boundary (then it is 1 ulp off; about
@@ -80,10 +80,29 @@ function factorial(n: number): number {
   return p;
 }
 
+/** e^u − 1 for |u| ≤ 1.1 (float64): Taylor to u^21 (truncation < 1e-18 relative), no cancellation. */
+const expm1Small = (f: Fn, u: Local): Expr => {
+  let p: Expr = f64.const(1 / factorial(21));
+  for (let i = 20; i >= 1; i--) p = f64.add(f64.mul(p, f.get(u)), f64.const(1 / factorial(i)));
+  return f64.mul(f.get(u), p);
+};
+
 /** The float64 bodies of the float32 math kernels: y = op(x), x and y f64 locals. */
 export const MATH_OPS: Record<string, (f: Fn, x: Local, y: Local) => void> = {
   exp: emitExp,
   log: emitLog,
+  // |x| < 0.55: em/(em + 2) with em = e^{2x} − 1 from its series (keeps tanh x ≈ x exact for tiny x
+  // and −0); else sign(x)·(1 − 2/(e^{2|x|} + 1)) (no cancellation: the result is ≥ 0.5); NaN → NaN
+  tanh: (f, x, y) => {
+    const u = f.local('f64', 'u'), em = f.local('f64', 'em'), ax2 = f.local('f64', 'ax2'), e = f.local('f64', 'e'), big = f.local('f64', 'big');
+    f.set(u, f64.mul(f64.const(2), f.get(x)));
+    f.set(em, expm1Small(f, u));
+    f.set(ax2, f64.abs(f.get(u)));
+    emitExp(f, ax2, e);
+    f.set(big, f64.sub(f64.const(1), f64.div(f64.const(2), f64.add(f.get(e), f64.const(1)))));
+    f.set(big, select(f64.neg(f.get(big)), f.get(big), f64.lt(f.get(x), f64.const(0))));
+    f.set(y, select(f64.div(f.get(em), f64.add(f.get(em), f64.const(2))), f.get(big), f64.lt(f64.abs(f.get(x)), f64.const(0.55))));
+  },
   // the reference's split at 0: 1/(1 + e^−x) for x ≥ 0, e^x/(1 + e^x) below (NaN takes the second)
   sigmoid: (f, x, y) => {
     const ax = f.local('f64', 'ax'), e = f.local('f64', 'e');

@@ -1,4 +1,4 @@
-// The wasm kernels against the JS reference, property by property: elementwise ops, copies and sums
+// The wasm kernels against the JS reference, property by property: elementwise ops, copies and reductions
 // must agree bit for bit (they are the same IEEE operations in the same order); shapes cover SIMD
 // tails, size-1 and broadcast dims, transposed, sliced and expanded operands, on the JS heap or
 // already in wasm memory.
@@ -102,6 +102,30 @@ describe.skipIf(!wasmSimdSupported())('wasm elementwise kernels equal the JS ref
         expectSameBits(`sum ${dtype} ${layout} [${shape}] over [${over}]`, on('wasm', f).data(), on('cpu', f).data());
       }),
       60,
+    );
+  });
+
+  it('max / min over any set of dims, argmax / argmin along one dim or flattened, with ties, NaN and ±∞', () => {
+    const cases = fc.record({ shape: dims, layout: layoutArb, dtype: dtypeArb, mask: fc.nat({ max: 15 }), dim: fc.nat(), special: fc.nat({ max: 3 }), seed: fc.nat() });
+    check(
+      fc.property(cases, ({ shape, layout, dtype, mask, dim, special, seed }) => {
+        // rounded values give ties; special: some NaN, −∞, +∞ (or none)
+        let x = makeInput(shape, layout, seed, dtype).mul(2).to('int32').to(dtype);
+        const spots = makeInput(shape, layout, seed + 1, dtype).gt(1.2);
+        if (special > 0) x = x.maskedFill(spots, [NaN, -Infinity, Infinity][special - 1]);
+        const over = shape.map((_, i) => i).filter((i) => (mask >> i) & 1);
+        const d = dim % shape.length;
+        const fs: Record<string, () => Tensor> = {
+          max: () => (over.length ? x.max(over) : x.max()), min: () => (over.length ? x.min(over) : x.min()),
+          argmax: () => x.argmax(d), argmin: () => x.argmin(d), argmaxAll: () => x.argmax(),
+        };
+        for (const [name, f] of Object.entries(fs)) {
+          const got = on('wasm', f);
+          expect(isWasm(got), `${name} ran on wasm`).toBe(true);
+          expectSameBits(`${name} ${dtype} ${layout} [${shape}] over [${over}] / dim ${d}`, got.data(), on('cpu', f).data());
+        }
+      }),
+      80,
     );
   });
 

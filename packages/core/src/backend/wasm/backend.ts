@@ -13,6 +13,7 @@ import { batchOffsets } from '../cpu/matmul.ts';
 import type { CompiledKernels } from './codegen.ts';
 import { BINARY_OPS, UNARY_OPS } from './kernels/elementwise.ts';
 import { MATH_OPS } from './kernels/math.ts';
+import { REDUCE_OPS, type ReduceOp } from './kernels/reduce.ts';
 import { MR, matmulScratchBytes } from './kernels/matmul.ts';
 import { type FusedExpr, emitFused } from './kernels/fused.ts';
 import { ModuleBuilder } from './asm.ts';
@@ -162,10 +163,11 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
 
   kernels.where = ([cond, a, b], { dtype }: { dtype: DType }) => elementwise(`where_${dtype}`, [cond, a, b], dtype);
 
-  kernels.sum = ([x], { dims, dtype }: { dims: readonly number[]; dtype: DType }) => {
+  const reduce = (op: ReduceOp): Kernel => ([x], { dims }: { dims: readonly number[] }) => {
+    const dtype = x.dtype;
     const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
     const outShape = kept.map((i) => x.shape[i]);
-    return withOutput(dtype, outShape, (out) => {
+    return withOutput(op === 'argmax' || op === 'argmin' ? 'int32' : dtype, outShape, (out) => {
       const outer = sizeOf(outShape);
       const outerStarts = rowStarts([...outShape, 1], [...kept.map((i) => x.strides[i]), 0], x.offset);
       const block = new Tensor(x.storage, dims.map((i) => x.shape[i]), dims.map((i) => x.strides[i]), 0);
@@ -177,9 +179,10 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const parts: number[][] = [];
       for (let lo = 0; lo < outer; lo += per) parts.push([out.ptr, base, os, lo, Math.min(outer, lo + per), br, blockRows.length, n, sk]);
       if (parts.length === 0) return;
-      call(`sum_${dtype}`, parts);
+      call(`${op}_${dtype}`, parts);
     });
   };
+  for (const op of REDUCE_OPS) kernels[op] = reduce(op);
 
   const softmaxLike = (name: 'softmax' | 'logSoftmax'): Kernel => ([x], { dim }: { dim: number }) => {
     const dtype = x.dtype;

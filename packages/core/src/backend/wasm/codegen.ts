@@ -6,7 +6,7 @@ import { MAX_PAGES } from './heap.ts';
 import { BINARY_OPS, UNARY_OPS, emitBinary, emitUnary, emitWhere } from './kernels/elementwise.ts';
 import { MATH_OPS, emitMath } from './kernels/math.ts';
 import { emitMatmul } from './kernels/matmul.ts';
-import { emitSum } from './kernels/reduce.ts';
+import { REDUCE_OPS, emitReduce } from './kernels/reduce.ts';
 import { emitIndexing } from './kernels/indexing.ts';
 import { emitSoftmax } from './kernels/softmax.ts';
 
@@ -19,7 +19,7 @@ export function buildKernelModule(shared: boolean): ModuleBuilder {
   for (const dtype of FLOAT_DTYPES) {
     for (const op of Object.keys(BINARY_OPS)) emitBinary(m, op, dtype);
     for (const op of Object.keys(UNARY_OPS)) emitUnary(m, op, dtype);
-    emitSum(m, dtype);
+    for (const op of REDUCE_OPS) emitReduce(m, op, dtype);
     emitSoftmax(m, dtype);
     emitSoftmax(m, dtype, true);
     emitWhere(m, dtype);

@@ -74,14 +74,20 @@ describe.skipIf(!wasmSimdSupported())('wasm elementwise kernels equal the JS ref
     }
   });
 
-  it('unary ops and contiguous copies (float32, float64, int32)', () => {
+  it('unary ops and contiguous copies (float32, float64, int32, bool)', () => {
     const cases = fc.record({ shape: dims, op: fc.constantFrom(...Object.keys(UNARY), 'contiguous'), layout: layoutArb,
-      dtype: fc.constantFrom<DType>('float32', 'float64', 'int32'), seed: fc.nat() });
+      dtype: fc.constantFrom<DType>('float32', 'float64', 'int32', 'bool'), seed: fc.nat() });
     check(
       fc.property(cases, ({ shape, op, layout, dtype, seed }) => {
-        const x0 = makeInput(shape, layout, seed, dtype === 'int32' ? 'float32' : dtype);
-        const x = dtype === 'int32' ? on('cpu', () => x0.mul(1000).int()) : x0;
-        if (dtype === 'int32' && op !== 'contiguous') return;
+        const x0 = makeInput(shape, layout, seed, dtype === 'int32' || dtype === 'bool' ? 'float32' : dtype);
+        // bool: every other element of a wider mask (stride 2), transposed too for that layout
+        const wide = [...shape.slice(0, -1), 2 * shape[shape.length - 1]];
+        const mask = (): Tensor => {
+          const b = on('cpu', () => makeInput(wide, 'contiguous', seed).gt(0)).slice(-1, 0, undefined, 2);
+          return layout === 'transposed' && b.ndim >= 2 ? b.transpose(-2, -1) : b;
+        };
+        const x = dtype === 'int32' ? on('cpu', () => x0.mul(1000).int()) : dtype === 'bool' ? mask() : x0;
+        if ((dtype === 'int32' || dtype === 'bool') && op !== 'contiguous') return;
         const f = (): Tensor => (op === 'contiguous' ? x.contiguous() : UNARY[op](x));
         const got = on('wasm', f);
         const want = on('cpu', f);

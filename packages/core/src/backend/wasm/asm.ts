@@ -265,6 +265,11 @@ export class Fn {
     this.set(l, init);
     return l;
   }
+  /** One byte: the low 8 bits of an i32 (bool storage). */
+  store8(addr: Expr, value: Expr): void {
+    check('i32.store8', [addr, value], ['i32', 'i32']);
+    this.emit([...addr.bytes, ...value.bytes, 0x3a, 0, 0], `(i32.store8 ${addr.text} ${value.text})`);
+  }
   store(type: Exclude<ValType, 'i64'>, addr: Expr, value: Expr, offset = 0): void {
     const s = STORE[type];
     check(s.op, [addr, value], ['i32', type]);

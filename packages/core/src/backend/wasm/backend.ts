@@ -159,7 +159,8 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     kernels[op] = ([x], { dtype }: { dtype: DType }) => elementwise(`un_${op}_${dtype}`, [x], dtype);
   }
   // int32 has float32's width: the copy moves bits, never does arithmetic on them
-  kernels.contiguous = ([x]) => elementwise(`un_copy_${x.dtype === 'float64' ? 'float64' : 'float32'}`, [x], x.dtype);
+  kernels.contiguous = ([x]) =>
+    elementwise(x.dtype === 'bool' ? 'copy_u8' : `un_copy_${x.dtype === 'float64' ? 'float64' : 'float32'}`, [x], x.dtype);
 
   kernels.where = ([cond, a, b], { dtype }: { dtype: DType }) => elementwise(`where_${dtype}`, [cond, a, b], dtype);
 
@@ -342,7 +343,7 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
   const accepts = (kernel: string, inputs: readonly Tensor[], attrs: any): boolean => {
     const dtype: DType = attrs?.dtype ?? inputs[0]?.dtype;
     if (kernel === 'contiguous') {
-      if (dtype === 'bool') return false;
+      // every dtype: a copy
     } else if (kernel === 'indexSelect') {
       if (inputs[0].dtype === 'bool' || inputs[1].dtype !== 'int32') return false;
     } else if (kernel === 'indexAdd' || kernel === 'scatterAdd') {

@@ -3,7 +3,7 @@
 // folded WAT (with each kernel's opening comment) when it is built.
 import { ModuleBuilder } from './asm.ts';
 import { MAX_PAGES } from './heap.ts';
-import { BINARY_OPS, UNARY_OPS, emitBinary, emitUnary, emitWhere } from './kernels/elementwise.ts';
+import { BINARY_OPS, UNARY_OPS, emitBinary, emitCopyBytes, emitUnary, emitWhere } from './kernels/elementwise.ts';
 import { MATH_OPS, emitMath } from './kernels/math.ts';
 import { emitMatmul } from './kernels/matmul.ts';
 import { REDUCE_OPS, emitReduce } from './kernels/reduce.ts';
@@ -26,6 +26,7 @@ export function buildKernelModule(shared: boolean): ModuleBuilder {
   }
   for (const op of Object.keys(MATH_OPS)) emitMath(m, op);
   emitIndexing(m);
+  emitCopyBytes(m);
   return m;
 }
 

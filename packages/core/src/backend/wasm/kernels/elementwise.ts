@@ -138,3 +138,22 @@ export function emitWhere(m: ModuleBuilder, dtype: 'float32' | 'float64'): void 
     },
   );
 }
+
+/** copy_u8: out[r, j] = x[r, j] for a strided operand of 1-byte elements (bool), bits unchanged. */
+export function emitCopyBytes(m: ModuleBuilder): void {
+  m.fn('copy_u8', 'out[r, j] = x[r, j], rows of a strided 1-byte (bool) operand copied into a contiguous output',
+    ['out', 'xBase', 'xStarts', 'rowLo', 'rowHi', 'n', 'sx'],
+    (f, out, xBase, xStarts, rowLo, rowHi, n, sx) => {
+      const r = f.local('i32', 'r'), j = f.local('i32', 'j'), p = f.local('i32', 'p'), po = f.local('i32', 'po');
+      f.for(r, f.get(rowLo), () => f.get(rowHi), 1, () => {
+        f.set(p, i32.add(f.get(xBase), i32.load(i32.add(f.get(xStarts), i32.shl(f.get(r), i32.const(2))))));
+        f.set(po, i32.add(f.get(out), i32.mul(f.get(r), f.get(n))));
+        f.for(j, i32.const(0), () => f.get(n), 1, () => {
+          f.store8(f.get(po), i32.load8u(f.get(p)));
+          f.set(p, i32.add(f.get(p), f.get(sx)));
+          f.set(po, i32.add(f.get(po), i32.const(1)));
+        });
+      });
+    },
+  );
+}

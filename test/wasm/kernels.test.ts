@@ -48,6 +48,27 @@ describe.skipIf(!wasmSimdSupported())('wasm elementwise kernels equal the JS ref
     );
   });
 
+  it('comparisons (eq ne lt le gt ge) into bool, float32 / float64 / int32, with NaN, ±0, ties and broadcasting', () => {
+    const cases = fc.record({ shape: dims, op: fc.constantFrom('eq', 'ne', 'lt', 'le', 'gt', 'ge'), la: layoutArb, lb: layoutArb,
+      dtype: fc.constantFrom<DType>('float32', 'float64', 'int32'), bcast: fc.nat({ max: 3 }), seed: fc.nat() });
+    check(
+      fc.property(cases, ({ shape, op, la, lb, dtype, bcast, seed }) => {
+        const bShape = shape.map((d, i) => ((bcast >> (i % 2)) & 1 ? 1 : d));
+        // values on a coarse grid (ties), then NaN and −0 in float
+        const grid = (t: Tensor): Tensor => on('cpu', () => t.mul(2).to('int32').to(dtype === 'int32' ? 'int32' : dtype));
+        let a = grid(makeInput(shape, la, seed, dtype === 'int32' ? 'float32' : dtype));
+        const b = grid(makeInput(bShape, lb, seed + 1, dtype === 'int32' ? 'float32' : dtype));
+        if (dtype !== 'int32') a = on('cpu', () => a.maskedFill(a.gt(1), NaN).maskedFill(a.eq(0), -0));
+        const f = (): Tensor => (a as any)[op](b);
+        const got = on('wasm', f);
+        expect(isWasm(got), `${op} ran on wasm`).toBe(true);
+        expect(got.dtype).toBe('bool');
+        expectSameBits(`${op} ${dtype} [${shape}] vs [${bShape}]`, got.data(), on('cpu', f).data());
+      }),
+      80,
+    );
+  });
+
   it('where with a broadcast bool condition (maskedFill), float32 and float64', () => {
     const cases = fc.record({ shape: dims, la: layoutArb, dtype: dtypeArb, seed: fc.nat() });
     check(

@@ -127,6 +127,7 @@ export const f32 = {
   min: bin('f32', 'min', 0x96), max: bin('f32', 'max', 0x97),
   abs: un('f32', 'abs', 0x8b), neg: un('f32', 'neg', 0x8c), sqrt: un('f32', 'sqrt', 0x91),
   eq: cmp('f32', 'eq', 0x5b), ne: cmp('f32', 'ne', 0x5c), gt: cmp('f32', 'gt', 0x5e),
+  lt: cmp('f32', 'lt', 0x5d), le: cmp('f32', 'le', 0x5f), ge: cmp('f32', 'ge', 0x60),
   demote: instr('f32.demote_f64', [0xb6], ['f64'], 'f32'),
   load: (addr: Expr, offset = 0): Expr => load('f32.load', 0x2a, 2, 'f32', addr, offset),
 };

@@ -11,7 +11,7 @@ import type { Backend, Kernel } from '../backend.ts';
 import { rowStarts, rowsOf } from '../cpu/strided.ts';
 import { batchOffsets } from '../cpu/matmul.ts';
 import type { CompiledKernels } from './codegen.ts';
-import { BINARY_OPS, UNARY_OPS } from './kernels/elementwise.ts';
+import { BINARY_OPS, COMPARE_OPS, UNARY_OPS } from './kernels/elementwise.ts';
 import { MATH_OPS } from './kernels/math.ts';
 import { REDUCE_OPS, type ReduceOp } from './kernels/reduce.ts';
 import { MR, matmulScratchBytes } from './kernels/matmul.ts';
@@ -161,6 +161,9 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
   // int32 has float32's width: the copy moves bits, never does arithmetic on them
   kernels.contiguous = ([x]) =>
     elementwise(x.dtype === 'bool' ? 'copy_u8' : `un_copy_${x.dtype === 'float64' ? 'float64' : 'float32'}`, [x], x.dtype);
+
+  // comparisons: float32, float64 or int32 operands, a bool out
+  for (const op of COMPARE_OPS) kernels[op] = ([a, b]) => elementwise(`cmp_${op}_${a.dtype}`, [a, b], 'bool');
 
   kernels.where = ([cond, a, b], { dtype }: { dtype: DType }) => elementwise(`where_${dtype}`, [cond, a, b], dtype);
 
@@ -344,6 +347,8 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     const dtype: DType = attrs?.dtype ?? inputs[0]?.dtype;
     if (kernel === 'contiguous') {
       // every dtype: a copy
+    } else if ((COMPARE_OPS as readonly string[]).includes(kernel)) {
+      if (inputs[0].dtype === 'bool' || inputs[1].dtype !== inputs[0].dtype) return false;
     } else if (kernel === 'indexSelect') {
       if (inputs[0].dtype === 'bool' || inputs[1].dtype !== 'int32') return false;
     } else if (kernel === 'indexAdd' || kernel === 'scatterAdd') {

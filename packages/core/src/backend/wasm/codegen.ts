@@ -3,7 +3,7 @@
 // folded WAT (with each kernel's opening comment) when it is built.
 import { ModuleBuilder } from './asm.ts';
 import { MAX_PAGES } from './heap.ts';
-import { BINARY_OPS, UNARY_OPS, emitBinary, emitCopyBytes, emitUnary, emitWhere } from './kernels/elementwise.ts';
+import { BINARY_OPS, COMPARE_OPS, UNARY_OPS, emitBinary, emitCompare, emitCopyBytes, emitUnary, emitWhere } from './kernels/elementwise.ts';
 import { MATH_OPS, emitMath } from './kernels/math.ts';
 import { emitMatmul } from './kernels/matmul.ts';
 import { REDUCE_OPS, emitReduce } from './kernels/reduce.ts';
@@ -27,6 +27,7 @@ export function buildKernelModule(shared: boolean): ModuleBuilder {
   for (const op of Object.keys(MATH_OPS)) emitMath(m, op);
   emitIndexing(m);
   emitCopyBytes(m);
+  for (const dtype of ['float32', 'float64', 'int32'] as const) for (const op of COMPARE_OPS) emitCompare(m, op, dtype);
   return m;
 }
 

@@ -4,7 +4,7 @@
 // is contiguous. A row whose operands all step by 1 (or 0: a broadcast value) runs in SIMD, anything
 // else element by element. Every op here is exact IEEE arithmetic, so results equal the JS reference
 // bit for bit.
-import { type Expr, type Fn, type Lanes, type Local, type ModuleBuilder, f32x4, f64x2, i32, select, v128 } from '../asm.ts';
+import { type Expr, type Fn, type Lanes, type Local, type ModuleBuilder, f32, f32x4, f64, f64x2, i32, select, v128 } from '../asm.ts';
 import type { BinaryOp, UnaryOp } from '../../../ops/elementwise.ts';
 
 interface BinaryEmit { vec: (L: Lanes, a: Expr, b: Expr) => Expr; sca: (L: Lanes, a: Expr, b: Expr) => Expr }
@@ -151,6 +151,41 @@ export function emitCopyBytes(m: ModuleBuilder): void {
         f.for(j, i32.const(0), () => f.get(n), 1, () => {
           f.store8(f.get(po), i32.load8u(f.get(p)));
           f.set(p, i32.add(f.get(p), f.get(sx)));
+          f.set(po, i32.add(f.get(po), i32.const(1)));
+        });
+      });
+    },
+  );
+}
+
+/** The comparison ops (IEEE: NaN compares false, and unequal), per operand dtype. */
+export const COMPARE_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+const CMP = {
+  float32: { load: f32.load, bytes: 4, type: 'f32', eq: f32.eq, ne: f32.ne, lt: f32.lt, le: f32.le, gt: f32.gt, ge: f32.ge },
+  float64: { load: f64.load, bytes: 8, type: 'f64', eq: f64.eq, ne: f64.ne, lt: f64.lt, le: f64.le, gt: f64.gt, ge: f64.ge },
+  int32: { load: i32.load, bytes: 4, type: 'i32', eq: i32.eq, ne: i32.ne, lt: i32.ltS, le: i32.leS, gt: i32.gtS, ge: i32.geS },
+} as const;
+
+/** cmp_<op>_<dtype>: out[r, j] = a[r, j] ∘ b[r, j] ? 1 : 0 (bool, one byte each), rows of strided operands. */
+export function emitCompare(m: ModuleBuilder, op: (typeof COMPARE_OPS)[number], dtype: 'float32' | 'float64' | 'int32'): void {
+  const C = CMP[dtype];
+  const shift = C.bytes === 4 ? 2 : 3;
+  m.fn(`cmp_${op}_${dtype}`, `out[r, j] = ${op}(a[r, j], b[r, j]) as a bool byte, rows of strided ${dtype} operands`,
+    ['out', 'aBase', 'bBase', 'aStarts', 'bStarts', 'rowLo', 'rowHi', 'n', 'sa', 'sb'],
+    (f, out, aBase, bBase, aStarts, bStarts, rowLo, rowHi, n, sa, sb) => {
+      const r = f.local('i32', 'r'), j = f.local('i32', 'j'), pa = f.local('i32', 'pa'), pb = f.local('i32', 'pb'), po = f.local('i32', 'po');
+      const stepA = f.let('stepA', i32.shl(f.get(sa), i32.const(shift)));
+      const stepB = f.let('stepB', i32.shl(f.get(sb), i32.const(shift)));
+      const start = (base: Local, table: Local): Expr =>
+        i32.add(f.get(base), i32.shl(i32.load(i32.add(f.get(table), i32.shl(f.get(r), i32.const(2)))), i32.const(shift)));
+      f.for(r, f.get(rowLo), () => f.get(rowHi), 1, () => {
+        f.set(pa, start(aBase, aStarts));
+        f.set(pb, start(bBase, bStarts));
+        f.set(po, i32.add(f.get(out), i32.mul(f.get(r), f.get(n))));
+        f.for(j, i32.const(0), () => f.get(n), 1, () => {
+          f.store8(f.get(po), C[op](C.load(f.get(pa)), C.load(f.get(pb))));
+          f.set(pa, i32.add(f.get(pa), f.get(stepA)));
+          f.set(pb, i32.add(f.get(pb), f.get(stepB)));
           f.set(po, i32.add(f.get(po), i32.const(1)));
         });
       });

@@ -17,8 +17,8 @@ const [cmd, cmdArgs] = wrap ? ['xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24'
 if (!wrap && !process.env.DISPLAY) console.error('[wedge] no DISPLAY and no xvfb-run: GPU tests that need GL will skip');
 
 // Suites that do not depend on the backend (the packed tarballs, the API docs, the browser, which
-// picks its backends in the page, the bench, whose peers pick theirs) run once, in the last pass.
-const ONCE = ['test/consumer/**', 'test/docs/**', 'test/browser/**', 'test/bench/**'];
+// picks its backends in the page, as the playground's browser test does, the bench, whose peers pick theirs) run once, in the last pass.
+const ONCE = ['test/consumer/**', 'test/docs/**', 'test/browser/**', 'test/bench/**', 'test/playground/browser.test.ts'];
 
 const runs = backends.filter((backend) => {
   if (backend === 'wasm' && !simd) console.error('[wedge] WebAssembly SIMD is unavailable here: the suite runs on the cpu backend only');

@@ -99,6 +99,9 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
       (window as unknown as { __frames: string[] }).__frames = [];
       performance.clearMeasures();
     });
+    // every setting at the page's defaults except the step budget, which only says when training stops: on the wasm
+    // engine an idle machine runs the default 400 steps in ~3 s, before the checks below that need training still going
+    await page.fill('[data-testid=cfg-steps]', '100000');
     const t0 = Date.now();
     await page.click('[data-testid=train]');
     await page.waitForFunction(

@@ -1,5 +1,5 @@
 // Tensor constructors: from data, filled, ranges, and the triangular masks.
-import { type DType, type TypedArray, DTYPES, dtypeOfArray, isInt32 } from './dtype.ts';
+import { type DType, type TypedArray, DTYPES, dtypeOfArray, storedValue } from './dtype.ts';
 import { WedgeError, describeValue, fmtShape } from './errors.ts';
 import { allocateFor, checkShape, sizeOf } from './shape.ts';
 import { Tensor, type NestedArray } from './tensor.ts';
@@ -27,18 +27,6 @@ function checkOptions(op: string, opts: unknown): asserts opts is TensorOptions 
   if (dtype !== undefined && !DTYPES.includes(dtype)) {
     throw new WedgeError(`${op}: unknown dtype ${describeValue(dtype)} (one of ${DTYPES.join(', ')})`);
   }
-}
-
-/**
- * `value` as stored in `dtype`: bool is true when non-zero; int32 truncates toward 0, and a value
- * outside int32's range (NaN and ±∞ too) is an error, as PyTorch's "cannot be converted without overflow".
- */
-function storedValue(op: string, dtype: DType, value: number): number {
-  if (dtype === 'bool') return value ? 1 : 0;
-  if (dtype === 'int32' && !isInt32(Math.trunc(value))) {
-    throw new WedgeError(`${op}: value ${value} cannot be converted to int32 without overflow`);
-  }
-  return value;
 }
 
 /** Shape of a nested array, checking that it is rectangular. */

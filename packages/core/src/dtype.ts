@@ -1,4 +1,5 @@
 // Dtypes and their typed-array storage, plus PyTorch-style type promotion.
+import { WedgeError } from './errors.ts';
 
 /**
  * Element types: float32 (the default for floats), float64, int32 (integers and indices), bool.
@@ -63,6 +64,18 @@ export function scalarDType(t: DType, value: number | boolean): DType {
   if (isFloat(t)) return t;
   if (isInt32(value)) return t === 'bool' ? 'int32' : t;
   return 'float32';
+}
+
+/**
+ * `value` as stored in `dtype`: bool is true when non-zero; int32 truncates toward 0, and a value
+ * outside int32's range (NaN and ±∞ too) is an error naming `op`, as PyTorch's "cannot be converted without overflow".
+ */
+export function storedValue(op: string, dtype: DType, value: number): number {
+  if (dtype === 'bool') return value ? 1 : 0;
+  if (dtype === 'int32' && !isInt32(Math.trunc(value))) {
+    throw new WedgeError(`${op}: value ${value} cannot be converted to int32 without overflow`);
+  }
+  return value;
 }
 
 /** The dtype of a bare JS value (both operands numbers): bool, int32 when exact, else float32. */

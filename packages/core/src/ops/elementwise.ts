@@ -2,7 +2,7 @@
 // PyTorch's derivatives.yaml. `gOut` is the gradient of the output, `out` the output itself.
 // Adding an op: a line here; the compiler then asks for its free function (ELEMENTWISE below), its
 // Tensor method and its kernel in each backend's table (backend/cpu/elementwise.ts first).
-import { type DType, isFloat, isInt32, promoteTypes, scalarDType, valueDType } from '../dtype.ts';
+import { type DType, allocate, isFloat, promoteTypes, scalarDType, storedValue, valueDType } from '../dtype.ts';
 import { WedgeError, describeValue, fmtShape } from '../errors.ts';
 import { broadcastShapes, checkSize, sameShape, unravelIndex, type Shape } from '../shape.ts';
 import { CpuStorage } from '../storage.ts';
@@ -143,19 +143,9 @@ export function broadcastView(t: Tensor, shape: Shape): Tensor {
  * PyTorch's "cannot be converted without overflow".
  */
 export function scalarTensor(value: number | boolean, dtype: DType, op = 'tensor'): Tensor {
-  return new Tensor(new CpuStorage(allocateOne(op, dtype, value), dtype), []);
-}
-
-function allocateOne(op: string, dtype: DType, value: number | boolean): Float32Array | Float64Array | Int32Array | Uint8Array {
-  const v = Number(value);
-  switch (dtype) {
-    case 'float32': return Float32Array.of(v);
-    case 'float64': return Float64Array.of(v);
-    case 'int32':
-      if (!isInt32(Math.trunc(v))) throw new WedgeError(`${op}: value ${v} cannot be converted to int32 without overflow`);
-      return Int32Array.of(v);
-    case 'bool': return Uint8Array.of(v ? 1 : 0);
-  }
+  const data = allocate(dtype, 1);
+  data[0] = storedValue(op, dtype, Number(value));
+  return new Tensor(new CpuStorage(data, dtype), []);
 }
 
 const isScalar = (v: unknown): v is number | boolean => typeof v === 'number' || typeof v === 'boolean';

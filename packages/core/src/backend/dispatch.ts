@@ -13,6 +13,12 @@ const backends = new Map<string, Backend>([['cpu', cpuBackend]]);
 let active: Backend = cpuBackend;
 /** The backend that runs CPU work when no other is chosen (see setCpuEngine). */
 let cpuEngine: Backend = cpuBackend;
+/** active → CPU engine → CPU reference without repeats; rebuilt when either changes, not per call. */
+let chain: readonly Backend[] = [cpuBackend];
+function rebuildChain(): void {
+  if (active === cpuBackend) chain = [cpuBackend];
+  else chain = [active, ...(cpuEngine !== active ? [cpuEngine] : []), ...(cpuEngine !== cpuBackend ? [cpuBackend] : [])];
+}
 
 /**
  * Kernels other packages declare for a backend by name (the models' `rope` and `gramDet`), kept
@@ -49,6 +55,7 @@ export function registerBackend(backend: Backend): void {
   backends.set(backend.name, backend);
   if (active.name === backend.name) active = backend;
   if (cpuEngine.name === backend.name) cpuEngine = backend;
+  rebuildChain();
 }
 
 /**
@@ -86,6 +93,7 @@ export function setBackend(name: string): void {
   const b = backends.get(name);
   if (!b) throw new WedgeError(`setBackend: no backend '${name}' (registered: ${[...backends.keys()].join(', ')})`);
   active = b;
+  rebuildChain();
 }
 
 /**
@@ -99,6 +107,7 @@ export function setCpuEngine(name: string): void {
   if (!b) throw new WedgeError(`setCpuEngine: no backend '${name}' (registered: ${[...backends.keys()].join(', ')})`);
   if (active === cpuEngine) active = b;
   cpuEngine = b;
+  rebuildChain();
 }
 
 /** The active backend. @example getBackend().name // 'cpu' */
@@ -114,11 +123,7 @@ export const listBackends = (): string[] => [...backends.keys()];
  * fallbackChain().map((b) => b.name) // ['gpu', 'cpu']
  */
 export function fallbackChain(): Backend[] {
-  if (active === cpuBackend) return [cpuBackend];
-  const chain = [active];
-  if (cpuEngine !== active) chain.push(cpuEngine);
-  if (cpuEngine !== cpuBackend) chain.push(cpuBackend);
-  return chain;
+  return [...chain];
 }
 
 /**
@@ -132,16 +137,17 @@ export function toCpu(t: Tensor): Tensor {
 }
 
 /**
- * Run a kernel, turning the engine's failure to allocate its output (a bare RangeError) into a
- * WedgeError naming the kernel, the backend and the input shapes.
+ * Run kernel `k` of backend `b`, turning the engine's failure to allocate its output (a bare
+ * RangeError) into a WedgeError naming the kernel, the backend and the input shapes. The CPU
+ * reference gets its inputs as CPU views.
  */
-function withMemoryError(name: string, backend: string, inputs: readonly Tensor[], run: () => Tensor): Tensor {
+function runOn(name: string, b: Backend, k: Kernel, inputs: readonly Tensor[], attrs: unknown): Tensor {
   try {
-    return run();
+    return k(b === cpuBackend ? inputs.map(toCpu) : inputs, attrs, b);
   } catch (e) {
     if (e instanceof RangeError && /allocation failed|Invalid typed array length|Array buffer allocation|out of memory/i.test(e.message)) {
       const shapes = inputs.map((x) => `${x.dtype} [${x.shape.join(', ')}]`).join(', ');
-      throw new WedgeError(`${name}: out of memory on backend ${backend} (inputs ${shapes}): ${e.message}`);
+      throw new WedgeError(`${name}: out of memory on backend ${b.name} (inputs ${shapes}): ${e.message}`);
     }
     throw e;
   }
@@ -156,18 +162,15 @@ export function runKernel(name: string, inputs: readonly Tensor[], attrs: unknow
   for (const x of inputs) {
     if (x.storage.disposed) throw new WedgeError(`${name}: an input tensor was disposed`);
   }
-  let why: string[] | null = logger ? [] : null;
-  for (const b of fallbackChain()) {
+  const why: string[] | null = logger ? [] : null;
+  for (const b of chain) {
     const k = kernelOf(b, name);
-    if (b === cpuBackend) {
-      if (!k) break;
-      logger?.(name, 'cpu', why!.length ? why!.join('; ') : undefined);
-      return withMemoryError(name, b.name, inputs, () => k(inputs.map(toCpu), attrs, b));
-    }
-    if (k && (b.accepts?.(name, inputs, attrs) ?? true)) {
+    // the CPU reference, last in the chain, takes every call it has a kernel for
+    if (k && (b === cpuBackend || (b.accepts?.(name, inputs, attrs) ?? true))) {
       logger?.(name, b.name, why!.length ? why!.join('; ') : undefined);
-      return withMemoryError(name, b.name, inputs, () => k(inputs, attrs, b));
+      return runOn(name, b, k, inputs, attrs);
     }
+    if (b === cpuBackend) break;
     why?.push(k ? `${b.name} declined` : `${b.name} has no ${name} kernel`);
   }
   throw new WedgeError(`${name}: no kernel '${name}' on backend cpu`);

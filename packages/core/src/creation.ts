@@ -3,7 +3,7 @@ import { type DType, type TypedArray, DTYPES, dtypeOfArray, storedValue } from '
 import { WedgeError, describeValue, fmtShape } from './errors.ts';
 import { allocateFor, checkShape, sizeOf } from './shape.ts';
 import { Tensor, type NestedArray } from './tensor.ts';
-import { sub, le, ge, where, scalarTensor } from './ops/elementwise.ts';
+import { checkTensor, sub, le, ge, where, scalarTensor } from './ops/elementwise.ts';
 import { unsqueeze } from './ops/movement.ts';
 
 /**
@@ -127,7 +127,7 @@ export const zeros = (shape: readonly number[], opts: TensorOptions = {}): Tenso
 export const ones = (shape: readonly number[], opts: TensorOptions = {}): Tensor => fill('ones', shape, 1, opts);
 /** A tensor of x's shape (and dtype, unless `opts.dtype`) filled with `value`. @example fullLike(scores, -Infinity) */
 export function fullLike(x: Tensor, value: number | boolean, opts: TensorOptions = {}): Tensor {
-  if (!(x instanceof Tensor)) throw new WedgeError(`fullLike: expected a Tensor, got ${describeValue(x)}`);
+  checkTensor('fullLike', x);
   return fill('fullLike', x.shape, value, { dtype: x.dtype, ...opts });
 }
 /** Zeros with x's shape and dtype (unless `opts` says otherwise). @example zerosLike(w) */
@@ -223,7 +223,7 @@ export function triu(x: Tensor, diagonal = 0): Tensor {
 const zeroOf = (x: Tensor): Tensor => scalarTensor(0, x.dtype);
 
 function triangleMask(op: string, x: Tensor, diagonal: number, lower: boolean): Tensor {
-  if (!(x instanceof Tensor)) throw new WedgeError(`${op}: expected a Tensor, got ${describeValue(x)}`);
+  checkTensor(op, x);
   if (!Number.isInteger(diagonal)) throw new WedgeError(`${op}: diagonal must be an integer, got ${describeValue(diagonal)}`);
   if (x.ndim < 2) throw new WedgeError(`${op}: needs at least 2 dims, got ${fmtShape(x.shape)}`);
   const rows = unsqueeze(arange(x.shape[x.ndim - 2]), 1); // [R, 1]

@@ -4,7 +4,7 @@
 // The reader trusts nothing: every length, offset and dtype is checked before a byte is used.
 import type { DType, TypedArray } from '../dtype.ts';
 import { WedgeError, fmtShape } from '../errors.ts';
-import { unravelIndex } from '../shape.ts';
+import { sizeOf, unravelIndex } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 
 /** The dtypes Wedge reads, their sizes, and what they become. */
@@ -161,9 +161,7 @@ export function decodeSafetensors(input: Uint8Array, source = 'safetensors'): Sa
     }
     const kind = dtype as SafetensorsDType;
     const [begin, end] = offsets as number[];
-    let count = 1;
-    for (const d of shape as number[]) count *= d;
-    const nbytes = count * READABLE[kind].bytes;
+    const nbytes = sizeOf(shape as number[]) * READABLE[kind].bytes;
     if (!Number.isSafeInteger(nbytes) || nbytes !== end - begin) {
       fail(`${where}: ${kind} ${fmtShape(shape as number[])} needs ${nbytes} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
     }

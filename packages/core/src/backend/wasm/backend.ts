@@ -251,52 +251,47 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     copies.push(c);
     return c;
   };
+  /** `body` over contiguous versions of `ts` (see packed); the copies are disposed when it returns or throws. */
+  const withPacked = (ts: readonly Tensor[], body: (packedTs: Tensor[]) => Tensor): Tensor => {
+    const copies: Tensor[] = [];
+    try {
+      return body(ts.map((t) => packed(t, copies)));
+    } finally {
+      copies.forEach((t) => t.dispose());
+    }
+  };
   /** Byte address of element 0 of a contiguous t. */
   const addr = (t: Tensor): number => baseOf(t) + t.offset * BYTES[t.dtype];
-  const disposeAll = (ts: Tensor[]): void => ts.forEach((t) => t.dispose());
 
   kernels.indexSelect = ([x, index], { dim }: { dim: number }) => {
     const outShape = [...x.shape];
     outShape[dim] = index.size;
-    const copies: Tensor[] = [];
-    try {
-      const [xc, ic] = [packed(x, copies), packed(index, copies)];
-      return withOutput(x.dtype, outShape, (out) => {
-        const src = addr(xc), ids = addr(ic);
-        const outer = sizeOf(x.shape.slice(0, dim)), inner = sizeOf(x.shape.slice(dim + 1));
-        const slices = outer * index.size;
-        if (slices === 0 || inner === 0) return;
-        const words = (inner * BYTES[x.dtype]) / 4;
-        const chunks = Math.min(slices, chunksFor(slices * inner, PARALLEL_ELEMENTS));
-        const per = Math.ceil(slices / chunks);
-        const parts: number[][] = [];
-        for (let lo = 0; lo < slices; lo += per) parts.push([out.ptr, src, ids, lo, Math.min(slices, lo + per), index.size, x.shape[dim], words]);
-        call('index_select', parts);
-      });
-    } finally {
-      disposeAll(copies);
-    }
+    return withPacked([x, index], ([xc, ic]) => withOutput(x.dtype, outShape, (out) => {
+      const src = addr(xc), ids = addr(ic);
+      const outer = sizeOf(x.shape.slice(0, dim)), inner = sizeOf(x.shape.slice(dim + 1));
+      const slices = outer * index.size;
+      if (slices === 0 || inner === 0) return;
+      const words = (inner * BYTES[x.dtype]) / 4;
+      const chunks = Math.min(slices, chunksFor(slices * inner, PARALLEL_ELEMENTS));
+      const per = Math.ceil(slices / chunks);
+      const parts: number[][] = [];
+      for (let lo = 0; lo < slices; lo += per) parts.push([out.ptr, src, ids, lo, Math.min(slices, lo + per), index.size, x.shape[dim], words]);
+      call('index_select', parts);
+    }));
   };
 
-  kernels.indexAdd = ([index, src], { dim, shape, dtype }: { dim: number; shape: number[]; dtype: DType }) => {
-    const copies: Tensor[] = [];
-    try {
-      const [sc, ic] = [packed(src, copies), packed(index, copies)];
-      return withOutput(dtype, shape, (out) => {
-        const s = addr(sc), ids = addr(ic);
-        const outer = sizeOf(shape.slice(0, dim)), inner = sizeOf(shape.slice(dim + 1));
-        if (sizeOf(shape) === 0) return;
-        // columns of the slice per thread: every thread adds in the reference's order for its own outputs
-        const chunks = Math.min(inner, chunksFor(src.size, PARALLEL_ELEMENTS));
-        const per = Math.ceil(inner / chunks);
-        const parts: number[][] = [];
-        for (let lo = 0; lo < inner; lo += per) parts.push([out.ptr, s, ids, outer, index.size, shape[dim], inner, lo, Math.min(inner, lo + per)]);
-        call(`index_add_${dtype}`, parts);
-      });
-    } finally {
-      disposeAll(copies);
-    }
-  };
+  kernels.indexAdd = ([index, src], { dim, shape, dtype }: { dim: number; shape: number[]; dtype: DType }) =>
+    withPacked([src, index], ([sc, ic]) => withOutput(dtype, shape, (out) => {
+      const s = addr(sc), ids = addr(ic);
+      const outer = sizeOf(shape.slice(0, dim)), inner = sizeOf(shape.slice(dim + 1));
+      if (sizeOf(shape) === 0) return;
+      // columns of the slice per thread: every thread adds in the reference's order for its own outputs
+      const chunks = Math.min(inner, chunksFor(src.size, PARALLEL_ELEMENTS));
+      const per = Math.ceil(inner / chunks);
+      const parts: number[][] = [];
+      for (let lo = 0; lo < inner; lo += per) parts.push([out.ptr, s, ids, outer, index.size, shape[dim], inner, lo, Math.min(inner, lo + per)]);
+      call(`index_add_${dtype}`, parts);
+    }));
 
   /** Row starts of a contiguous `index` walked by rows along its last dim, in a tensor of `strides` (dim's coordinate left out). */
   const indexRows = (index: Tensor, strides: readonly number[], offset: number, dim: number): { starts: number; rows: number; n: number; sRow: number; sDim: number } => {
@@ -305,42 +300,28 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
     return { starts: i32Block(starts), rows: starts.length, n: index.shape[nd - 1], sRow: dim === nd - 1 ? 0 : strides[nd - 1], sDim: strides[dim] };
   };
 
-  kernels.gather = ([x, index], { dim }: { dim: number }) => {
-    const copies: Tensor[] = [];
-    try {
-      const ic = packed(index, copies);
-      return withOutput(x.dtype, index.shape, (out) => {
-        const ids = addr(ic), xb = baseOf(x);
-        if (index.size === 0) return;
-        const { starts, rows, n, sRow, sDim } = indexRows(index, x.strides, x.offset, dim);
-        const chunks = Math.min(rows, chunksFor(index.size, PARALLEL_ELEMENTS));
-        const per = Math.ceil(rows / chunks);
-        const parts: number[][] = [];
-        for (let lo = 0; lo < rows; lo += per) parts.push([out.ptr, xb, ids, starts, lo, Math.min(rows, lo + per), n, sRow, sDim]);
-        call(`gather_${BYTES[x.dtype] * 8}`, parts);
-      });
-    } finally {
-      disposeAll(copies);
-    }
-  };
+  kernels.gather = ([x, index], { dim }: { dim: number }) =>
+    withPacked([index], ([ic]) => withOutput(x.dtype, index.shape, (out) => {
+      const ids = addr(ic), xb = baseOf(x);
+      if (index.size === 0) return;
+      const { starts, rows, n, sRow, sDim } = indexRows(index, x.strides, x.offset, dim);
+      const chunks = Math.min(rows, chunksFor(index.size, PARALLEL_ELEMENTS));
+      const per = Math.ceil(rows / chunks);
+      const parts: number[][] = [];
+      for (let lo = 0; lo < rows; lo += per) parts.push([out.ptr, xb, ids, starts, lo, Math.min(rows, lo + per), n, sRow, sDim]);
+      call(`gather_${BYTES[x.dtype] * 8}`, parts);
+    }));
 
   // one thread: two index elements that differ only along dim add into the same output
-  kernels.scatterAdd = ([index, src], { dim, shape, dtype }: { dim: number; shape: number[]; dtype: DType }) => {
-    const copies: Tensor[] = [];
-    try {
-      const [sc, ic] = [packed(src, copies), packed(index, copies)];
-      return withOutput(dtype, shape, (out) => {
-        const s = addr(sc), ids = addr(ic);
-        const size = sizeOf(shape);
-        if (size === 0) return;
-        if (index.size === 0) return call(`scatter_add_${dtype}`, [[out.ptr, size, s, ids, 0, 0, 0, 0, 0]]);
-        const { starts, rows, n, sRow, sDim } = indexRows(index, contiguousStrides(shape), 0, dim);
-        call(`scatter_add_${dtype}`, [[out.ptr, size, s, ids, starts, rows, n, sRow, sDim]]);
-      });
-    } finally {
-      disposeAll(copies);
-    }
-  };
+  kernels.scatterAdd = ([index, src], { dim, shape, dtype }: { dim: number; shape: number[]; dtype: DType }) =>
+    withPacked([src, index], ([sc, ic]) => withOutput(dtype, shape, (out) => {
+      const s = addr(sc), ids = addr(ic);
+      const size = sizeOf(shape);
+      if (size === 0) return;
+      if (index.size === 0) return call(`scatter_add_${dtype}`, [[out.ptr, size, s, ids, 0, 0, 0, 0, 0]]);
+      const { starts, rows, n, sRow, sDim } = indexRows(index, contiguousStrides(shape), 0, dim);
+      call(`scatter_add_${dtype}`, [[out.ptr, size, s, ids, starts, rows, n, sRow, sDim]]);
+    }));
 
   /** Which calls this backend takes: float dtypes it has code for, within wasm32's 4 GiB. */
   const accepts = (kernel: string, inputs: readonly Tensor[], attrs: any): boolean => {

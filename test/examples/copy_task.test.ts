@@ -12,7 +12,7 @@ import { TestModel, generateCopyBatch } from '@wedge/models';
 import { parseCli } from '../../examples/copy_task/args.ts';
 import { engineLabel } from '../../examples/copy_task/job.ts';
 import { schedule } from '../../examples/copy_task/pool.ts';
-import { PYTHON, TORCH_MISSING, hasTorch } from '../helpers/torch.ts';
+import { TORCH_MISSING, hasTorch, torchTestModelLogits } from '../helpers/torch.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SCRIPT = join(ROOT, 'examples', 'copy_task.ts');
@@ -201,20 +201,8 @@ describe('copy-task CLI', () => {
       model.loadStateDict(loadSafetensors(file).tensors);
       const [inputs] = generateCopyBatch(2, 8, 6, new Generator(3));
       const expected = noGrad(() => model.forward(inputs)); // [2, 7, 6]
-      const script = [
-        'import json, sys',
-        `sys.path.insert(0, ${JSON.stringify(join(ROOT, 'scripts', 'fixtures'))})`,
-        'import torch, models_seed as seed',
-        'from models_pytorch import load_safetensors',
-        'tensors, meta = load_safetensors(sys.argv[1])',
-        "m = seed.TestModel(int(meta['vocab']), int(meta['d_model']), int(meta['n_head']), int(meta['max_len']), meta['attn_type'])",
-        'm.load_state_dict(tensors, strict=True)',
-        'ids = torch.tensor(json.loads(sys.argv[2]), dtype=torch.long)',
-        'print(json.dumps(m(ids).detach().reshape(-1).tolist()))',
-      ].join('\n');
-      const r = spawnSync(PYTHON, ['-c', script, file, JSON.stringify(inputs.toArray())], { encoding: 'utf8', timeout: 120_000 });
-      expect(r.stderr).toBe('');
-      const torchLogits = JSON.parse(r.stdout) as number[];
+      const { logits: torchLogits, stderr } = torchTestModelLogits(file, inputs.toArray());
+      expect(stderr).toBe('');
       const ours = Array.from(expected.data());
       expect(torchLogits).toHaveLength(ours.length);
       torchLogits.forEach((v, i) => expect(Math.abs(v - ours[i])).toBeLessThan(1e-5));

@@ -13,7 +13,7 @@ import type { Browser, Page } from 'playwright-core';
 import { Generator, noGrad } from '@wedge/core';
 import { TestModel, evaluate, formatResilienceTable, generateCopyBatch, makeEvalSet, resilienceTable } from '@wedge/models';
 import { PLAYGROUND_DEFAULTS, readCheckpoint } from '../../playground/src/train/config.ts';
-import { PYTHON, hasTorch } from '../helpers/torch.ts';
+import { hasTorch, torchTestModelLogits } from '../helpers/torch.ts';
 import { browserProblem, launchChromium, serve } from '../helpers/browser.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -181,20 +181,8 @@ describe.skipIf(missing !== null)('playground in Chromium', () => {
       if (!hasTorch()) continue;
       const [inputs] = generateCopyBatch(2, 32, 16, new Generator(4));
       const ours = Array.from(noGrad(() => model.forward(inputs)).data());
-      const script = [
-        'import json, sys',
-        `sys.path.insert(0, ${JSON.stringify(join(ROOT, 'scripts', 'fixtures'))})`,
-        'import torch, models_seed as seed',
-        'from models_pytorch import load_safetensors',
-        'tensors, meta = load_safetensors(sys.argv[1])',
-        "m = seed.TestModel(int(meta['vocab']), int(meta['d_model']), int(meta['n_head']), int(meta['max_len']), meta['attn_type'])",
-        'm.load_state_dict(tensors, strict=True)',
-        'ids = torch.tensor(json.loads(sys.argv[2]), dtype=torch.long)',
-        'print(json.dumps(m(ids).detach().reshape(-1).tolist()))',
-      ].join('\n');
-      const r = spawnSync(PYTHON, ['-c', script, path, JSON.stringify(inputs.toArray())], { encoding: 'utf8', timeout: 120_000, env: { ...process.env, OMP_NUM_THREADS: '1' } });
-      expect(r.stderr).toBe('');
-      const torchLogits = JSON.parse(r.stdout) as number[];
+      const { logits: torchLogits, stderr } = torchTestModelLogits(path, inputs.toArray());
+      expect(stderr).toBe('');
       expect(torchLogits).toHaveLength(ours.length);
       torchLogits.forEach((v, i) => expect(Math.abs(v - ours[i])).toBeLessThan(1e-4));
     }

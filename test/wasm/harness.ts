@@ -1,6 +1,8 @@
 // Shared set-up of the wasm tests: run a function on the JS reference and on the wasm backend with
 // the same inputs, operands in every layout, and waiting for worker threads to be ready.
 import fc, { type Arbitrary } from 'fast-check';
+import { ModuleBuilder, f64 } from '../../packages/core/src/backend/wasm/asm.ts';
+import type { emitExp } from '../../packages/core/src/backend/wasm/kernels/math.ts';
 import { Generator, Tensor, WasmStorage, getBackend, randn as randnJs, setBackend, setNumThreads, wasmInfo, type DType } from '@wedge/core';
 
 export const FC_SEED = Number(process.env.FC_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -62,4 +64,23 @@ export async function useThreads(n: number): Promise<void> {
   setNumThreads(n);
   for (let i = 0; i < 400 && wasmInfo().readyThreads < n; i++) await new Promise((r) => setTimeout(r, 25));
   if (wasmInfo().readyThreads < n) throw new Error(`only ${wasmInfo().readyThreads} of ${n} wasm threads started`);
+}
+
+/** Run the float64 emitter `emit` over xs in a module of its own. */
+export function runEmitted(emit: typeof emitExp, xs: ArrayLike<number>): Float64Array {
+  const m = new ModuleBuilder({ shared: false, maxPages: 64 });
+  m.fn('all', 'out[i] = op(x[i]) in place (float64)', ['p', 'n'], (f, p, n) => {
+    const i = f.local('i32', 'i'), x = f.local('f64', 'x'), y = f.local('f64', 'y');
+    f.for(i, f.get(p), () => f.get(n), 8, () => {
+      f.set(x, f64.load(f.get(i)));
+      emit(f, x, y);
+      f.store('f64', f.get(i), f.get(y));
+    });
+  });
+  const memory = new WebAssembly.Memory({ initial: 64 });
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { env: { memory } });
+  const buf = new Float64Array(memory.buffer, 0, xs.length);
+  buf.set(xs);
+  (inst.exports.all as (p: number, n: number) => void)(0, 8 * xs.length);
+  return Float64Array.from(buf);
 }

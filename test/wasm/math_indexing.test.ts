@@ -8,9 +8,8 @@ import fc from 'fast-check';
 import {
   type DType, type Tensor, exp, getNumThreads, indexSelect, log, logSoftmax, runKernel, setNumThreads, sigmoid, tanh, tensor, wasmSimdSupported,
 } from '@wedge/core';
-import { ModuleBuilder, f64 } from '../../packages/core/src/backend/wasm/asm.ts';
 import { EXP_OVERFLOW, emitExp, emitLog } from '../../packages/core/src/backend/wasm/kernels/math.ts';
-import { check, expectSameBits, isWasm, layoutArb, makeInput, on, useThreads } from './harness.ts';
+import { check, expectSameBits, isWasm, layoutArb, makeInput, on, runEmitted, useThreads } from './harness.ts';
 
 const defaultThreads = getNumThreads();
 afterAll(() => setNumThreads(defaultThreads));
@@ -28,25 +27,6 @@ function ulps32(a: number, b: number): number {
   const buf = new Int32Array(new Float32Array([a, b]).buffer);
   const [x, y] = [buf[0] < 0 ? -(buf[0] & 0x7fffffff) : buf[0], buf[1] < 0 ? -(buf[1] & 0x7fffffff) : buf[1]];
   return Math.abs(x - y);
-}
-
-/** Run the float64 emitter `emit` over xs in a module of its own. */
-function runEmitted(emit: typeof emitExp, xs: readonly number[]): Float64Array {
-  const m = new ModuleBuilder({ shared: false, maxPages: 64 });
-  m.fn('all', 'out[i] = op(x[i]) in place (float64)', ['p', 'n'], (f, p, n) => {
-    const i = f.local('i32', 'i'), x = f.local('f64', 'x'), y = f.local('f64', 'y');
-    f.for(i, f.get(p), () => f.get(n), 8, () => {
-      f.set(x, f64.load(f.get(i)));
-      emit(f, x, y);
-      f.store('f64', f.get(i), f.get(y));
-    });
-  });
-  const memory = new WebAssembly.Memory({ initial: 64 });
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(m.encode()), { env: { memory } });
-  const buf = new Float64Array(memory.buffer, 0, xs.length);
-  buf.set(xs);
-  (inst.exports.all as (p: number, n: number) => void)(0, 8 * xs.length);
-  return Float64Array.from(buf);
 }
 
 const EDGES = [0, -0, Infinity, -Infinity, NaN, 5e-324, -5e-324, 2.2250738585072014e-308, 1.401298464324817e-45, 1.1754943508222875e-38,

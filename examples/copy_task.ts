@@ -2,7 +2,7 @@
 // task, trained side by side (from several seeds in parallel with --seeds), with the loud-key
 // probe and longer lengths on request. `pnpm --filter examples copy-task --help` lists the flags.
 import { createRequire } from 'node:module';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -342,7 +342,7 @@ main(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`copy-task: ${e.message}\n`);
     process.exit(1);
   }
-  if ((e as NodeJS.ErrnoException)?.code !== undefined && existsSync !== undefined) {
+  if ((e as NodeJS.ErrnoException)?.code !== undefined) {
     process.stderr.write(`copy-task: ${fsReason(e)}\n`);
     process.exit(1);
   }

@@ -95,7 +95,10 @@ export function runJob(spec: JobSpec, emit: (e: JobEvent) => void): JobResult {
   if (spec.initFile !== null) config.init = { [spec.attnType]: loadSafetensors(spec.initFile).tensors as Record<string, Tensor> };
   const killAt = process.env.WEDGE_COPY_TASK_KILL_AT; // test hook: "<attn>:<step>" dies (SIGKILL) after that checkpoint
   let lastStepSent = 0;
+  // the held-out set trainModel would make (seed + 2), made once: the probe asks it too
+  const evalSet = makeEvalSet(config.evalSize, config.batchSize, config.seqLen, config.vocab, spec.seed + 2);
   const m = trainModel(spec.attnType, config, {
+    evalSet,
     resume,
     checkpointEvery: spec.checkpointEvery,
     onCheckpoint: (ckpt, step) => {
@@ -115,7 +118,6 @@ export function runJob(spec: JobSpec, emit: (e: JobEvent) => void): JobResult {
   let probe: LoudProbeRow[] | null = null;
   if (spec.probeLoud) {
     emit({ kind: 'phase', attnType: spec.attnType, seed: spec.seed, phase: 'loud-key probe' });
-    const evalSet = makeEvalSet(config.evalSize, config.batchSize, config.seqLen, config.vocab, spec.seed + 2);
     const run = probeLoudKeys(m.model, evalSet, { seed: probeSeed(spec.seed) });
     probe = run.rows;
     // everything scripts/probe_loud.py needs to recompute the rows in PyTorch from the checkpoint

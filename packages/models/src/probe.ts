@@ -7,11 +7,11 @@
 //                                                   s_h: mean ‖k_{b,h,t}‖ over the probe set
 //   mass(m) = mean over b, h and copy queries t ≥ half − 1 with t ≠ p_b + half − 1 of attn'[b,h,t,p_b]
 import { Generator, Tensor, WedgeError, noGrad, tidy } from '@wedge/core';
-import { StandardAttention, causalMask, mergeHeads, splitHeads } from './attention.ts';
+import { StandardAttention, causalSoftmaxComposite, mergeHeads, splitHeads } from './attention.ts';
 import { copyAccuracy, copyStart } from './copy_task.ts';
 import { RESILIENCE_MAGNITUDES } from './resilience.ts';
 import type { TestModel } from './test_model.ts';
-import { TripleProductAttention, gramDeterminantComposite } from './triple_attention.ts';
+import { TripleProductAttention, gramDeterminantComposite, tripleAttentionWeightsComposite } from './triple_attention.ts';
 
 /**
  * What the probe perturbs: per sequence the loud position, per head the loud direction and the key scale.
@@ -59,7 +59,7 @@ function ropedKeys(model: TestModel, h: Tensor): Tensor {
  */
 export function forwardWithKeyOffset(model: TestModel, inputs: Tensor, loud: Tensor): { logits: Tensor; attn: Tensor } {
   const h = model.embed.forward(inputs); //                                   [B, T, C]
-  const [, T, C] = h.shape;
+  const [, , C] = h.shape;
   const a = model.attn;
   let attn: Tensor;
   let v: Tensor;
@@ -68,8 +68,7 @@ export function forwardWithKeyOffset(model: TestModel, inputs: Tensor, loud: Ten
     const q = a.rope.forward(splitHeads(qf, a.nHead)); //                      [B, H, T, D]
     const k = a.rope.forward(splitHeads(kf, a.nHead)).add(loud); //            [B, H, T, D]  the loud key
     v = splitHeads(vf, a.nHead); //                                            [B, H, T, D]
-    const scores = q.matmul(k.mT).mul(a.scale); //                             [B, H, T, T]
-    attn = scores.maskedFill(causalMask(T), -Infinity).softmax(-1); //         [B, H, T, T]
+    attn = causalSoftmaxComposite(q.matmul(k.mT), a.scale); //                 [B, H, T, T]  scale, mask, softmax
   } else if (a instanceof TripleProductAttention) {
     const H = a.nHead;
     const q = a.rope.forward(splitHeads(a.W_q.forward(h), H)); //             [B, H, T, D]
@@ -83,7 +82,7 @@ export function forwardWithKeyOffset(model: TestModel, inputs: Tensor, loud: Ten
     const qk = q.matmul(k.mT); //                                              [B, H, T, T]
     const rk = r.matmul(k.mT); //                                              [B, H, T, T]
     const det = gramDeterminantComposite(qq, kk, rr, qk, rk, rq); //           [B, H, T, T]
-    attn = det.neg().mul(a.scale).maskedFill(causalMask(T), -Infinity).softmax(-1); // [B, H, T, T]
+    attn = tripleAttentionWeightsComposite(det, a.scale); //                   [B, H, T, T]  −det G · scale, mask, softmax
   } else {
     throw new WedgeError('forwardWithKeyOffset: unknown attention module');
   }

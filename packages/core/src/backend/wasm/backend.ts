@@ -85,6 +85,14 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
   const chunksFor = (work: number, threshold: number): number =>
     pool && pool.threads > 1 && work >= threshold ? Math.min(MAX_CHUNKS, 4 * pool.threads) : 1;
 
+  /** Items [0, count) cut into at most `chunks` equal runs (the last shorter): one argument list per run, `args(lo, hi)`. */
+  const split = (count: number, chunks: number, args: (lo: number, hi: number) => number[]): number[][] => {
+    const per = Math.ceil(count / Math.max(1, Math.min(chunks, count)));
+    const parts: number[][] = [];
+    for (let lo = 0; lo < count; lo += per) parts.push(args(lo, Math.min(count, lo + per)));
+    return parts;
+  };
+
   /**
    * Run `name` on every chunk (argument list). With `scratch`, argument `scratch.arg` of every chunk
    * becomes a block of `scratch.bytes` of the thread running it.
@@ -179,9 +187,7 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const base = baseOf(x);
       const os = i32Block(outerStarts);
       const br = i32Block(blockRows);
-      const per = Math.ceil(outer / Math.max(1, Math.min(chunksFor(x.size, PARALLEL_ELEMENTS), outer)));
-      const parts: number[][] = [];
-      for (let lo = 0; lo < outer; lo += per) parts.push([out.ptr, base, os, lo, Math.min(outer, lo + per), br, blockRows.length, n, sk]);
+      const parts = split(outer, chunksFor(x.size, PARALLEL_ELEMENTS), (lo, hi) => [out.ptr, base, os, lo, hi, br, blockRows.length, n, sk]);
       if (parts.length === 0) return;
       call(`${op}_${dtype}`, parts);
     });
@@ -200,9 +206,7 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const os = i32Block(rowStarts(otherShape, [...others.map((i) => outStrides[i]), 0], 0));
       const rows = x.size / n;
       const base = baseOf(x);
-      const per = Math.ceil(rows / Math.max(1, Math.min(chunksFor(x.size, PARALLEL_ELEMENTS), rows)));
-      const parts: number[][] = [];
-      for (let lo = 0; lo < rows; lo += per) parts.push([out.ptr, os, base, xs, lo, Math.min(rows, lo + per), n, outStrides[dim], x.strides[dim], 0]);
+      const parts = split(rows, chunksFor(x.size, PARALLEL_ELEMENTS), (lo, hi) => [out.ptr, os, base, xs, lo, hi, n, outStrides[dim], x.strides[dim], 0]);
       call(`${name}_${dtype}`, parts, { arg: 9, bytes: 8 * n });
     });
   };
@@ -226,16 +230,10 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const chunks = chunksFor(P * M * N * K, PARALLEL_MACS);
       const args = (batchLo: number, batchHi: number, rowLo: number, rowHi: number): number[] =>
         [aBase, bBase, out.ptr, ao, bo, batchLo, batchHi, rowLo, rowHi, M, K, N, ars, acs, brs, bcs, 0];
-      const parts: number[][] = [];
-      if (P >= chunks) {
-        const per = Math.ceil(P / chunks);
-        for (let lo = 0; lo < P; lo += per) parts.push(args(lo, Math.min(P, lo + per), 0, M));
-      } else {
-        // every chunk packs all of B once per batch matrix: rows are split only when batches run out
-        const panels = Math.ceil(M / MR);
-        const per = Math.ceil(panels / Math.min(chunks, panels)) * MR;
-        for (let lo = 0; lo < M; lo += per) parts.push(args(0, P, lo, Math.min(M, lo + per)));
-      }
+      // every chunk packs all of B once per batch matrix: rows (in panels of MR) are split only when batches run out
+      const parts = P >= chunks
+        ? split(P, chunks, (lo, hi) => args(lo, hi, 0, M))
+        : split(Math.ceil(M / MR), chunks, (lo, hi) => args(0, P, lo * MR, Math.min(M, hi * MR)));
       call('matmul_f32', parts, { arg: 16, bytes: matmulScratchBytes(K, N) });
     });
   };
@@ -272,11 +270,7 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const slices = outer * index.size;
       if (slices === 0 || inner === 0) return;
       const words = (inner * BYTES[x.dtype]) / 4;
-      const chunks = Math.min(slices, chunksFor(slices * inner, PARALLEL_ELEMENTS));
-      const per = Math.ceil(slices / chunks);
-      const parts: number[][] = [];
-      for (let lo = 0; lo < slices; lo += per) parts.push([out.ptr, src, ids, lo, Math.min(slices, lo + per), index.size, x.shape[dim], words]);
-      call('index_select', parts);
+      call('index_select', split(slices, chunksFor(slices * inner, PARALLEL_ELEMENTS), (lo, hi) => [out.ptr, src, ids, lo, hi, index.size, x.shape[dim], words]));
     }));
   };
 
@@ -286,11 +280,7 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const outer = sizeOf(shape.slice(0, dim)), inner = sizeOf(shape.slice(dim + 1));
       if (sizeOf(shape) === 0) return;
       // columns of the slice per thread: every thread adds in the reference's order for its own outputs
-      const chunks = Math.min(inner, chunksFor(src.size, PARALLEL_ELEMENTS));
-      const per = Math.ceil(inner / chunks);
-      const parts: number[][] = [];
-      for (let lo = 0; lo < inner; lo += per) parts.push([out.ptr, s, ids, outer, index.size, shape[dim], inner, lo, Math.min(inner, lo + per)]);
-      call(`index_add_${dtype}`, parts);
+      call(`index_add_${dtype}`, split(inner, chunksFor(src.size, PARALLEL_ELEMENTS), (lo, hi) => [out.ptr, s, ids, outer, index.size, shape[dim], inner, lo, hi]));
     }));
 
   /** Row starts of a contiguous `index` walked by rows along its last dim, in a tensor of `strides` (dim's coordinate left out). */
@@ -305,11 +295,7 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
       const ids = addr(ic), xb = baseOf(x);
       if (index.size === 0) return;
       const { starts, rows, n, sRow, sDim } = indexRows(index, x.strides, x.offset, dim);
-      const chunks = Math.min(rows, chunksFor(index.size, PARALLEL_ELEMENTS));
-      const per = Math.ceil(rows / chunks);
-      const parts: number[][] = [];
-      for (let lo = 0; lo < rows; lo += per) parts.push([out.ptr, xb, ids, starts, lo, Math.min(rows, lo + per), n, sRow, sDim]);
-      call(`gather_${BYTES[x.dtype] * 8}`, parts);
+      call(`gather_${BYTES[x.dtype] * 8}`, split(rows, chunksFor(index.size, PARALLEL_ELEMENTS), (lo, hi) => [out.ptr, xb, ids, starts, lo, hi, n, sRow, sDim]));
     }));
 
   // one thread: two index elements that differ only along dim add into the same output

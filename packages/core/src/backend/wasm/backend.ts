@@ -85,10 +85,10 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
   const chunksFor = (work: number, threshold: number): number =>
     pool && pool.threads > 1 && work >= threshold ? Math.min(MAX_CHUNKS, 4 * pool.threads) : 1;
 
-  /** Items [0, count) cut into at most `chunks` equal runs (the last shorter): one argument list per run, `args(lo, hi)`. */
-  const split = (count: number, chunks: number, args: (lo: number, hi: number) => number[]): number[][] => {
+  /** Items [0, count) cut into at most `chunks` equal runs (the last shorter): one part per run, `args(lo, hi)`. */
+  const split = <T = number[]>(count: number, chunks: number, args: (lo: number, hi: number) => T): T[] => {
     const per = Math.ceil(count / Math.max(1, Math.min(chunks, count)));
-    const parts: number[][] = [];
+    const parts: T[] = [];
     for (let lo = 0; lo < count; lo += per) parts.push(args(lo, Math.min(count, lo + per)));
     return parts;
   };
@@ -132,19 +132,17 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
   function rowParts(views: readonly Tensor[], chunks: number): { steps: number[]; parts: { outOffset: number; starts: number[]; lo: number; hi: number; n: number }[] } {
     const { n, starts, steps } = rowsOf(views);
     const rows = starts[0].length;
-    const parts = [];
     if (rows === 1 && chunks > 1 && n >= 2 * chunks) {
       const chunk = Math.ceil(n / chunks / 4) * 4;
+      const parts = [];
       for (let c = 0; c * chunk < n; c++) {
         const len = Math.min(chunk, n - c * chunk);
         parts.push({ outOffset: c * chunk, starts: views.map((_, k) => i32Block([starts[k][0] + c * chunk * steps[k]])), lo: 0, hi: 1, n: len });
       }
-    } else {
-      const tables = starts.map(i32Block);
-      const per = Math.ceil(rows / Math.max(1, Math.min(chunks, rows)));
-      for (let lo = 0; lo < rows; lo += per) parts.push({ outOffset: 0, starts: tables, lo, hi: Math.min(rows, lo + per), n });
+      return { steps, parts };
     }
-    return { steps, parts };
+    const tables = starts.map(i32Block);
+    return { steps, parts: split(rows, chunks, (lo, hi) => ({ outOffset: 0, starts: tables, lo, hi, n })) };
   }
 
   /** An elementwise kernel `fn` over same-shape views into a fresh contiguous output. */

@@ -4,7 +4,7 @@
 // pushed through V and the output projection, give exactly what the layer itself returns.
 import { Tensor, noGrad, tidy } from '@wedge/core';
 import {
-  type StandardAttention, type TestModel, type TripleProductAttention, causalMask, gramDeterminant, mergeHeads, splitHeads,
+  type StandardAttention, type TestModel, type TripleProductAttention, causalMask, causalSoftmax, gramDeterminant, mergeHeads, splitHeads,
 } from '@wedge/models';
 
 export interface AttentionMaps {
@@ -42,8 +42,7 @@ function standardMaps(a: StandardAttention, x: Tensor): AttentionMaps {
   const q = a.rope.forward(splitHeads(qf, a.nHead)); //          [1, H, T, D]
   const k = a.rope.forward(splitHeads(kf, a.nHead)); //          [1, H, T, D]
   const v = splitHeads(vf, a.nHead); //                          [1, H, T, D]
-  const scores = q.matmul(k.mT).mul(a.scale); //                 [1, H, T, T]
-  const attn = scores.maskedFill(causalMask(T), -Infinity).softmax(-1); // [1, H, T, T]
+  const attn = causalSoftmax(q.matmul(k.mT), a.scale); //         [1, H, T, T]  softmax_j≤i(q_i·k_j / √D)
   const output = a.o.forward(mergeHeads(attn.matmul(v))); //     [1, T, C]
   return { attnType: 'standard', heads: a.nHead, T, weights: Float32Array.from(attn.data()), output: output.detach().clone() };
 }
@@ -61,16 +60,15 @@ function tripleMaps(a: TripleProductAttention, x: Tensor): AttentionMaps {
   const kk = k.mul(k).sum(-1, true).mT; //                        [1, H, 1, T]
   const qk = q.matmul(k.mT); //                                   [1, H, T, T]
   const rk = r.matmul(k.mT); //                                   [1, H, T, T]
-  const negDet = gramDeterminant(qq, kk, rr, qk, rk, rq).neg(); // [1, H, T, T]  −det G
-  const mask = causalMask(T);
-  const attn = negDet.mul(a.scale).maskedFill(mask, -Infinity).softmax(-1); // [1, H, T, T]
+  const gramDet = gramDeterminant(qq, kk, rr, qk, rk, rq); //     [1, H, T, T]  det G
+  const attn = causalSoftmax(gramDet, -a.scale); //                [1, H, T, T]  softmax_j≤i(−det G / D^1.5)
   const output = a.W_o.forward(mergeHeads(attn.matmul(v))); //    [1, T, C]
   return {
     attnType: 'triple',
     heads: H,
     T,
     weights: Float32Array.from(attn.data()),
-    gramScore: Float32Array.from(negDet.maskedFill(mask, -Infinity).data()),
+    gramScore: Float32Array.from(gramDet.neg().maskedFill(causalMask(T), -Infinity).data()),
     output: output.detach().clone(),
   };
 }

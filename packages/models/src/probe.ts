@@ -6,7 +6,7 @@
 //   k'_{b,h,p_b} = k_{b,h,p_b} + m · s_h · u_h      u_h: unit vector [D] from Generator(seed)
 //                                                   s_h: mean ‖k_{b,h,t}‖ over the probe set
 //   mass(m) = mean over b, h and copy queries t ≥ half − 1 with t ≠ p_b + half − 1 of attn'[b,h,t,p_b]
-import { Generator, Tensor, WedgeError, noGrad, tidy } from '@wedge/core';
+import { Generator, Tensor, WedgeError, cat, noGrad, tidy } from '@wedge/core';
 import { StandardAttention, causalSoftmaxComposite, mergeHeads, splitHeads } from './attention.ts';
 import { copyAccuracy, copyStart } from './copy_task.ts';
 import { RESILIENCE_MAGNITUDES } from './resilience.ts';
@@ -147,8 +147,7 @@ export function probeLoudKeys(
   opts: { seed: number; magnitudes?: readonly number[]; setup?: LoudProbeSetup },
 ): { rows: LoudProbeRow[]; setup: LoudProbeSetup } {
   const magnitudes = [0, ...(opts.magnitudes ?? PROBE_MAGNITUDES)];
-  const all = batches.length === 1 ? batches[0][0] : Tensor.fromArray(Int32Array.from(batches.flatMap(([x]) => Array.from(x.data() as Int32Array))), [batches.reduce((n, [x]) => n + x.shape[0], 0), batches[0][0].shape[1]], 'int32');
-  const setup = opts.setup ?? loudProbeSetup(model, all, opts.seed);
+  const setup = opts.setup ?? loudProbeSetup(model, cat(batches.map(([x]) => x)), opts.seed); // the inputs, [N, T]
   const rows = magnitudes.map((m): LoudProbeRow => {
     let mass = 0;
     let queries = 0;

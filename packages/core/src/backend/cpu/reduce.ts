@@ -6,6 +6,20 @@ import type { Kernel } from '../backend.ts';
 import { cpuTensor, dataOf, offsetsOf, rowStarts, rowsOf } from './strided.ts';
 
 /**
+ * How a reduction of `x` over `dims` walks it: the output shape (x without those dims), where each
+ * output's block starts in x's storage, and the block's own rows (see rowsOf) relative to that
+ * start, `n` elements each, `step` apart. The wasm backend's reductions walk x the same way.
+ */
+export function reduceLayout(x: Tensor, dims: readonly number[]): { outShape: number[]; outerStarts: Int32Array; blockRows: Int32Array; n: number; step: number } {
+  const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  const outShape = kept.map((i) => x.shape[i]);
+  const outerStarts = rowStarts([...outShape, 1], [...kept.map((i) => x.strides[i]), 0], x.offset);
+  const block = new Tensor(x.storage, dims.map((i) => x.shape[i]), dims.map((i) => x.strides[i]), 0);
+  const { n, starts: [blockRows], steps: [step] } = rowsOf([block]);
+  return { outShape, outerStarts, blockRows, n, step };
+}
+
+/**
  * Reduce `x` over `dims` (sorted, normalised): the output drops those dims. The input is viewed
  * with the reduced dims moved last, so each output element reduces one block of `inner` elements;
  * the block is walked row by row (see rowsOf), and `sum` has a loop of its own.
@@ -17,16 +31,11 @@ export function reduceKernel(
   isSum = false,
 ): Kernel {
   return ([x], { dims, dtype }: { dims: readonly number[]; dtype: DType }) => {
-    const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
-    const outShape = kept.map((i) => x.shape[i]);
+    const { outShape, outerStarts, blockRows, n, step: sk } = reduceLayout(x, dims);
     const outer = sizeOf(outShape);
     const inner = sizeOf(dims.map((i) => x.shape[i]));
     const src = dataOf(x);
     const out = allocate(dtype, outer);
-    // where each output's block starts, and the block's own rows (relative to that start)
-    const outerStarts = rowStarts([...outShape, 1], [...kept.map((i) => x.strides[i]), 0], x.offset);
-    const block = new Tensor(x.storage, dims.map((i) => x.shape[i]), dims.map((i) => x.strides[i]), 0);
-    const { n, starts: [blockRows], steps: [sk] } = rowsOf([block]);
     for (let j = 0; j < outer; j++) {
       const base = outerStarts[j];
       let acc = init;

@@ -10,6 +10,7 @@ import { Tensor } from '../../tensor.ts';
 import type { Backend, Kernel } from '../backend.ts';
 import { rowStarts, rowsOf } from '../cpu/strided.ts';
 import { batchOffsets } from '../cpu/matmul.ts';
+import { reduceLayout } from '../cpu/reduce.ts';
 import type { CompiledKernels } from './codegen.ts';
 import { BINARY_OPS, COMPARE_OPS, UNARY_OPS } from './kernels/elementwise.ts';
 import { MATH_OPS } from './kernels/math.ts';
@@ -175,13 +176,9 @@ export function makeWasmBackend(engine: WasmEngine): WasmBackend {
 
   const reduce = (op: ReduceOp): Kernel => ([x], { dims }: { dims: readonly number[] }) => {
     const dtype = x.dtype;
-    const kept = x.shape.map((_, i) => i).filter((i) => !dims.includes(i));
-    const outShape = kept.map((i) => x.shape[i]);
+    const { outShape, outerStarts, blockRows, n, step: sk } = reduceLayout(x, dims);
     return withOutput(op === 'argmax' || op === 'argmin' ? 'int32' : dtype, outShape, (out) => {
       const outer = sizeOf(outShape);
-      const outerStarts = rowStarts([...outShape, 1], [...kept.map((i) => x.strides[i]), 0], x.offset);
-      const block = new Tensor(x.storage, dims.map((i) => x.shape[i]), dims.map((i) => x.strides[i]), 0);
-      const { n, starts: [blockRows], steps: [sk] } = rowsOf([block]);
       const base = baseOf(x);
       const os = i32Block(outerStarts);
       const br = i32Block(blockRows);

@@ -53,8 +53,9 @@ function ropedKeys(model: TestModel, h: Tensor): Tensor {
 
 /**
  * The model's forward pass with `loud` [B, H, T, D] added to the keys after RoPE; returns the
- * logits [B, T, V] and the attention weights [B, H, T, T]. With a zero `loud` it is model.forward
- * (the triple model's det G written term by term, as the seed writes it, for PyTorch's rounding).
+ * logits [B, T, V] and the attention weights [B, H, T, T]. With a zero `loud` it is model.forward up to
+ * float rounding: it runs the seed's composite lines (det G term by term, scale → mask → softmax as
+ * separate ops) so that it rounds as PyTorch does, where model.forward runs the fused ops.
  * @example const { logits, attn } = forwardWithKeyOffset(model, inputs, zeros([B, H, T, D]));
  */
 export function forwardWithKeyOffset(model: TestModel, inputs: Tensor, loud: Tensor): { logits: Tensor; attn: Tensor } {
